@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CallingConfig(AppConfig):
+    name = "ringround.calling"
+    label = "calling"

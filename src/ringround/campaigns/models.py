@@ -1,0 +1,191 @@
+"""A campaign: its script, survey, outcomes and retry rules, calling hours, targets and team."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from ringround.ids import new_public_id, new_token
+
+DEFAULT_VISIBLE_FIELDS = ["first_name", "last_name", "area", "phone"]
+VISIBLE_FIELD_CHOICES = [
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("area", "Area"),
+    ("phone", "Number"),
+    ("postcode", "Postcode"),
+    ("email", "Email"),
+    ("tags", "Tags"),
+]
+
+
+class CampaignQuerySet(models.QuerySet):
+    def organised_by(self, user):
+        if user.is_superuser:
+            return self
+        return self.filter(organisers=user)
+
+    def joined_by(self, user):
+        return self.filter(memberships__user=user)
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        FINISHED = "finished", "Finished"
+
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
+    name = models.CharField(max_length=200)
+    brief = models.TextField(blank=True, help_text="What volunteers read before they start.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    script = models.TextField(
+        blank=True, help_text="Markdown. Merge fields such as {{ first_name }} are filled in."
+    )
+    organisers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organised_campaigns")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    calling_start = models.TimeField(default=dt.time(9, 0))
+    calling_end = models.TimeField(default=dt.time(21, 0))
+    calling_days = models.CharField(
+        max_length=7, default="0123456", help_text="Weekdays open for calls, Monday = 0."
+    )
+    lease_minutes = models.PositiveIntegerField(default=10)
+    max_attempts = models.PositiveIntegerField(
+        default=3, help_text="No contact is handed out after this many attempts."
+    )
+    claims_per_hour = models.PositiveIntegerField(default=120)
+    visible_fields = models.JSONField(default=list)
+
+    target_tags = models.CharField(max_length=500, blank=True)
+    target_areas = models.CharField(max_length=1000, blank=True)
+    time_zones = models.JSONField(
+        default=list, help_text="The time zones of this campaign's targets, kept by the services."
+    )
+
+    invite_token = models.CharField(max_length=64, unique=True, default=new_token)
+    invite_expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+    def invite_is_valid(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.invite_expires_at is None or now < self.invite_expires_at
+
+    def open_time_zones(self, now: dt.datetime) -> list[str]:
+        """The time zones of this campaign's targets where it is calling time now."""
+        return [tz for tz in self.time_zones if self.is_calling_time(now, tz)]
+
+    def is_calling_time(self, now: dt.datetime, tz_name: str) -> bool:
+        local = now.astimezone(ZoneInfo(tz_name))
+        if str(local.weekday()) not in self.calling_days:
+            return False
+        return self.calling_start <= local.time().replace(tzinfo=None) < self.calling_end
+
+    def fields_for_volunteer(self) -> list[str]:
+        return list(self.visible_fields or DEFAULT_VISIBLE_FIELDS)
+
+    def tag_list(self) -> list[str]:
+        return [t.strip().lower() for t in self.target_tags.split(",") if t.strip()]
+
+    def area_list(self) -> list[str]:
+        return [a.strip() for a in self.target_areas.split(",") if a.strip()]
+
+
+class Question(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single", "Single choice"
+        MULTIPLE = "multiple", "Multiple choice"
+        YES_NO = "yes_no", "Yes / no"
+        SCALE = "scale", "Scale 1–5"
+        TEXT = "text", "Free text"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="questions")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.SINGLE)
+    text = models.CharField(max_length=500)
+    choices = models.JSONField(default=list, blank=True)
+    required = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.text
+
+    @property
+    def key(self) -> str:
+        return f"q{self.pk}"
+
+    def options(self) -> list[str]:
+        if self.kind == self.Kind.YES_NO:
+            return ["Yes", "No"]
+        if self.kind == self.Kind.SCALE:
+            return ["1", "2", "3", "4", "5"]
+        return list(self.choices or [])
+
+
+class OutcomeCode(models.Model):
+    """What happened on a call, and what happens to the contact next."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="outcomes")
+    code = models.SlugField(max_length=40)
+    label = models.CharField(max_length=80)
+    position = models.PositiveIntegerField(default=0)
+    is_conversation = models.BooleanField(
+        default=False, help_text="The person was reached: the survey applies."
+    )
+    retry_after_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: never call again for this campaign."
+    )
+    max_attempts = models.PositiveIntegerField(default=3)
+    suppresses = models.BooleanField(
+        default=False, help_text="Adds the number to the suppression list, for every campaign."
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "code"], name="outcome_code_unique")
+        ]
+
+    def __str__(self):
+        return self.label
+
+    @property
+    def retries(self) -> bool:
+        return self.retry_after_minutes is not None
+
+
+class Membership(models.Model):
+    """A volunteer who joined a campaign by its invite link."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user"], name="membership_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} in {self.campaign}"
