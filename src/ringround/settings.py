@@ -131,7 +131,10 @@ LOGOUT_REDIRECT_URL = "accounts:login"
 
 CACHES = {
     "default": (
-        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+        }
         if os.environ.get("REDIS_URL")
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
@@ -139,9 +142,7 @@ CACHES = {
 
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get(
-            "RINGROUND_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"
-        )
+        "BACKEND": os.environ.get("RINGROUND_TASKS_BACKEND", "django_tasks_db.DatabaseBackend")
     }
 }
 

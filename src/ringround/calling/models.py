@@ -23,9 +23,15 @@ class CallTarget(models.Model):
 
     CLAIMABLE_STATES = (State.READY, State.WAITING)
 
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="targets")
-    contact = models.ForeignKey("contacts.Contact", on_delete=models.CASCADE, related_name="targets")
-    phone = models.CharField(max_length=20, help_text="Copied from the contact for the claim query.")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="targets"
+    )
+    contact = models.ForeignKey(
+        "contacts.Contact", on_delete=models.CASCADE, related_name="targets"
+    )
+    phone = models.CharField(
+        max_length=20, help_text="Copied from the contact for the claim query."
+    )
     time_zone = models.CharField(max_length=64, default="Europe/London")
     state = models.CharField(max_length=16, choices=State.choices, default=State.READY)
     priority = models.IntegerField(default=0)
@@ -42,7 +48,9 @@ class CallTarget(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "contact"], name="target_once_per_campaign"),
+            models.UniqueConstraint(
+                fields=["campaign", "contact"], name="target_once_per_campaign"
+            ),
             models.UniqueConstraint(
                 fields=["campaign", "held_by"],
                 condition=Q(state="assigned"),
@@ -70,12 +78,16 @@ class Call(models.Model):
     """One attempt to reach a target, stored once per client idempotency key."""
 
     public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="calls")
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="calls"
+    )
     target = models.ForeignKey(CallTarget, on_delete=models.CASCADE, related_name="calls")
     volunteer = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="calls"
     )
-    outcome = models.ForeignKey("campaigns.OutcomeCode", on_delete=models.PROTECT, related_name="calls")
+    outcome = models.ForeignKey(
+        "campaigns.OutcomeCode", on_delete=models.PROTECT, related_name="calls"
+    )
     answers = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True)
     started_at = models.DateTimeField()
@@ -88,7 +100,12 @@ class Call(models.Model):
     class Meta:
         ordering = ["ended_at"]
         constraints = [
-            models.UniqueConstraint(fields=["volunteer", "idempotency_key"], name="call_stored_once")
+            models.UniqueConstraint(
+                fields=["volunteer", "idempotency_key"], name="call_stored_once"
+            ),
+            models.UniqueConstraint(
+                fields=["target", "volunteer", "started_at"], name="one_call_per_claim"
+            ),
         ]
         indexes = [models.Index(fields=["campaign", "ended_at"], name="call_campaign_time")]
 

@@ -45,7 +45,9 @@ class Campaign(models.Model):
     script = models.TextField(
         blank=True, help_text="Markdown. Merge fields such as {{ first_name }} are filled in."
     )
-    organisers = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="organised_campaigns")
+    organisers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="organised_campaigns"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 

@@ -44,7 +44,9 @@ class Contact(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["external_id"], condition=~Q(external_id=""), name="contact_external_id_unique"
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="contact_external_id_unique",
             )
         ]
 

@@ -3,7 +3,8 @@
 from dataclasses import dataclass
 
 import phonenumbers
-from phonenumbers import PhoneNumberType, timezone as pn_timezone
+from phonenumbers import PhoneNumberType
+from phonenumbers import timezone as pn_timezone
 
 MOBILE_TYPES = {PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE}
 
