@@ -1,4 +1,15 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
-urlpatterns = [path("admin/", admin.site.urls)]
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("ringround.accounts.urls")),
+    path("campaigns/", include("ringround.campaigns.urls")),
+    path("campaigns/", include("ringround.reports.urls")),
+    path("contacts/", include("ringround.contacts.urls")),
+    path("call/", include("ringround.calling.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -33,9 +33,8 @@ class CampaignError(Exception):
 def create_campaign(
     organiser, *, name: str, brief: str = "", script: str = "", **fields
 ) -> Campaign:
-    campaign = Campaign.objects.create(
-        name=name, brief=brief, script=script, visible_fields=list(DEFAULT_VISIBLE_FIELDS), **fields
-    )
+    fields.setdefault("visible_fields", list(DEFAULT_VISIBLE_FIELDS))
+    campaign = Campaign.objects.create(name=name, brief=brief, script=script, **fields)
     campaign.organisers.add(organiser)
     OutcomeCode.objects.bulk_create(
         OutcomeCode(

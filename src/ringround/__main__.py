@@ -1,0 +1,3 @@
+from ringround.cli import main
+
+main()

@@ -1,0 +1,44 @@
+"""What the volunteer pages and the API need around the calling rules: the card's contents,
+and a volunteer's session summary. The rules themselves live in ``rules.py``."""
+
+import datetime as dt
+
+from django.db.models import Count, Q
+
+from ringround.audit.services import record_event
+from ringround.campaigns.scripts import render_script
+from ringround.contacts.phones import display
+
+from .models import Call
+from .rules import Lease
+
+
+def contact_card(lease: Lease, *, viewer, request=None) -> dict:
+    """What a volunteer is shown of the person leased to them (audited: personal data)."""
+    campaign = lease.target.campaign
+    contact = lease.contact
+    fields = campaign.fields_for_volunteer()
+    shown = {name: getattr(contact, name) for name in fields if name not in ("phone", "tags")}
+    if "tags" in fields:
+        shown["tags"] = ", ".join(contact.tag_list)
+    record_event(viewer, "contact.view", contact, campaign=campaign, request=request, fields=fields)
+    return {
+        "fields": shown,
+        "phone": contact.phone if "phone" in fields else "",
+        "phone_display": display(contact.phone) if "phone" in fields else "",
+        "script_html": render_script(campaign.script, contact.merge_fields()),
+        "attempts": lease.target.attempts,
+        "expires_at": lease.expires_at,
+    }
+
+
+def session_summary(campaign, volunteer, since: dt.datetime, until: dt.datetime) -> dict:
+    calls = Call.objects.filter(campaign=campaign, volunteer=volunteer, ended_at__gte=since)
+    figures = calls.aggregate(
+        calls=Count("id"), conversations=Count("id", filter=Q(outcome__is_conversation=True))
+    )
+    figures["minutes"] = max(int((until - since).total_seconds() // 60), 0)
+    figures["by_outcome"] = list(
+        calls.values("outcome__label").annotate(n=Count("id")).order_by("-n", "outcome__label")
+    )
+    return figures

@@ -1,0 +1,170 @@
+from django import forms
+
+from .models import VISIBLE_FIELD_CHOICES, Campaign, OutcomeCode, Question
+
+WEEKDAYS = [
+    ("0", "Mon"),
+    ("1", "Tue"),
+    ("2", "Wed"),
+    ("3", "Thu"),
+    ("4", "Fri"),
+    ("5", "Sat"),
+    ("6", "Sun"),
+]
+
+
+class CampaignForm(forms.ModelForm):
+    calling_days = forms.MultipleChoiceField(
+        choices=WEEKDAYS, widget=forms.CheckboxSelectMultiple, initial=[d for d, _ in WEEKDAYS]
+    )
+    visible_fields = forms.MultipleChoiceField(
+        choices=VISIBLE_FIELD_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        label="What volunteers see of each contact",
+        help_text="The number is always shown as a tap-to-dial link when chosen.",
+    )
+
+    class Meta:
+        model = Campaign
+        fields = [
+            "name",
+            "brief",
+            "calling_start",
+            "calling_end",
+            "calling_days",
+            "lease_minutes",
+            "max_attempts",
+            "claims_per_hour",
+            "visible_fields",
+            "target_tags",
+            "target_areas",
+        ]
+        widgets = {
+            "calling_start": forms.TimeInput(attrs={"type": "time"}),
+            "calling_end": forms.TimeInput(attrs={"type": "time"}),
+            "brief": forms.Textarea(attrs={"rows": 4}),
+        }
+        labels = {
+            "calling_start": "Calls from (contact's local time)",
+            "calling_end": "Calls until (contact's local time)",
+            "lease_minutes": "Minutes a volunteer holds a contact",
+            "target_tags": "Target contacts with any of these tags (comma-separated)",
+            "target_areas": "…in any of these areas (comma-separated; empty: all areas)",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["calling_days"] = list(self.instance.calling_days)
+            self.initial["visible_fields"] = self.instance.fields_for_volunteer()
+        else:
+            self.initial.setdefault("visible_fields", ["first_name", "last_name", "area", "phone"])
+        self.fields["lease_minutes"].min_value = 1
+        self.fields["lease_minutes"].widget.attrs.update(min=1, max=120)
+
+    def clean_calling_days(self):
+        return "".join(sorted(self.cleaned_data["calling_days"]))
+
+    def clean_lease_minutes(self):
+        minutes = self.cleaned_data["lease_minutes"]
+        if not 1 <= minutes <= 120:
+            raise forms.ValidationError("Between 1 and 120 minutes.")
+        return minutes
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("calling_start"), cleaned.get("calling_end")
+        if start and end and start >= end:
+            self.add_error("calling_end", "Calling must end after it starts.")
+        return cleaned
+
+
+class ScriptForm(forms.ModelForm):
+    class Meta:
+        model = Campaign
+        fields = ["script"]
+        widgets = {"script": forms.Textarea(attrs={"rows": 12})}
+
+
+class QuestionForm(forms.ModelForm):
+    choices_text = forms.CharField(
+        label="Choices (one per line)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="For single and multiple choice questions.",
+    )
+
+    class Meta:
+        model = Question
+        fields = ["text", "kind", "required"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["choices_text"] = "\n".join(self.instance.choices or [])
+
+    def clean(self):
+        cleaned = super().clean()
+        choices = [
+            c.strip()[:200] for c in cleaned.get("choices_text", "").splitlines() if c.strip()
+        ]
+        if cleaned.get("kind") in (Question.Kind.SINGLE, Question.Kind.MULTIPLE):
+            if len(choices) < 2:
+                self.add_error("choices_text", "Give at least two choices.")
+            if len(choices) > 30:
+                self.add_error("choices_text", "At most 30 choices.")
+        cleaned["choices"] = list(dict.fromkeys(choices))
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.choices = (
+            self.cleaned_data["choices"]
+            if self.instance.kind in (Question.Kind.SINGLE, Question.Kind.MULTIPLE)
+            else []
+        )
+        return super().save(commit)
+
+
+class OutcomeCodeForm(forms.ModelForm):
+    class Meta:
+        model = OutcomeCode
+        fields = [
+            "label",
+            "code",
+            "is_conversation",
+            "retry_after_minutes",
+            "max_attempts",
+            "suppresses",
+        ]
+        labels = {
+            "is_conversation": "Reached the person (show the survey)",
+            "retry_after_minutes": "Retry after (minutes)",
+            "max_attempts": "At most this many attempts",
+        }
+
+    def __init__(self, *args, campaign=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+
+    def clean_code(self):
+        code = self.cleaned_data["code"]
+        clash = OutcomeCode.objects.filter(campaign=self.campaign, code=code).exclude(
+            pk=self.instance.pk
+        )
+        if clash.exists():
+            raise forms.ValidationError("This campaign already has an outcome with that code.")
+        return code
+
+    def clean_max_attempts(self):
+        value = self.cleaned_data["max_attempts"]
+        if not 1 <= value <= 20:
+            raise forms.ValidationError("Between 1 and 20.")
+        return value
+
+
+class InviteForm(forms.Form):
+    expires_at = forms.DateTimeField(
+        required=False,
+        label="Link expires at (UTC; empty: never)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+    )

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "contacts"
+urlpatterns = [
+    path("suppressions/", views.suppressions, name="suppressions"),
+    path("suppressions/remove/", views.unsuppress, name="unsuppress"),
+]

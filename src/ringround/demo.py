@@ -1,0 +1,143 @@
+"""A realistic demo world: an admin, an organiser, a volunteer, and a campaign of 500
+fictional people whose numbers sit in Ofcom's drama range (020 7946 0xxx), so nobody real is
+ever dialled. Safe to run again: it finds what it made before instead of making it twice."""
+
+import random
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+
+from ringround.accounts.models import User
+from ringround.campaigns import services as campaign_services
+from ringround.campaigns.models import Campaign, Membership, Question
+from ringround.contacts.models import Contact
+
+DEMO_CAMPAIGN = "Demo: members' ballot"
+DEMO_CONTACTS = 500
+FIRST_NAMES = "Amira Ben Chloe Dev Ella Farah Gareth Hannah Imran Jess Kwame Laura Mo Niamh Owen Priya Rhys Sara Tom Yusuf".split()
+LAST_NAMES = "Ahmed Baker Clarke Davies Evans Fraser Green Hughes Iqbal Jones Khan Lewis Morgan Nowak Patel Roberts Singh Taylor Walsh Young".split()
+AREAS = [
+    "Holborn and St Pancras",
+    "Islington North",
+    "Hackney South",
+    "Camberwell and Peckham",
+    "Walthamstow",
+]
+SCRIPT = """Hi, is that **{{ first_name }}**? My name is … and I'm a volunteer calling members in {{ area }}.
+
+We're asking members what matters most to them before the ballot closes. Do you have two minutes?
+
+- If yes: go through the survey below.
+- If now is a bad time: offer to call back and choose *Call back*.
+- If they ask not to be called: choose *Do not call again*. Thank them either way.
+"""
+
+
+def _login(email: str, name: str, **flags) -> tuple[User, str | None]:
+    user = User.objects.filter(email=email).first()
+    if user:
+        return user, None
+    password = secrets.token_urlsafe(9)
+    if flags.get("is_superuser"):
+        user = User.objects.create_superuser(email=email, password=password, name=name)
+    else:
+        user = User.objects.create_user(email=email, password=password, name=name, **flags)
+    return user, password
+
+
+def _passwords_file():
+    return settings.DATA_DIR / "demo-logins.txt"
+
+
+@transaction.atomic
+def load_demo() -> dict:
+    """Create (or find) the demo world; returns the logins to print."""
+    admin, admin_pw = _login("admin@example.org", "Ada Admin", is_superuser=True)
+    organiser, org_pw = _login("organiser@example.org", "Owen Organiser", can_organise=True)
+    volunteer, vol_pw = _login("volunteer@example.org", "Vik Volunteer")
+    logins = _remember_passwords(
+        {
+            "admin@example.org": admin_pw,
+            "organiser@example.org": org_pw,
+            "volunteer@example.org": vol_pw,
+        }
+    )
+
+    campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
+    if campaign is None:
+        import datetime as dt
+
+        campaign = campaign_services.create_campaign(
+            organiser,
+            name=DEMO_CAMPAIGN,
+            brief=(
+                "Call members to ask what matters to them before the ballot. Be friendly, be "
+                "brief, and never argue. This demo campaign takes calls at any hour; real "
+                "campaigns default to 09:00–21:00 in each person's own time."
+            ),
+            script=SCRIPT,
+            calling_start=dt.time(0, 0),
+            calling_end=dt.time(23, 59),
+            target_tags="demo",
+        )
+        campaign_services.add_question(
+            campaign,
+            text="Which issue matters most to you?",
+            kind=Question.Kind.SINGLE,
+            choices=["Cost of living", "NHS", "Housing", "Climate", "Something else"],
+        )
+        campaign_services.add_question(
+            campaign, text="Will you vote in the ballot?", kind=Question.Kind.YES_NO, required=True
+        )
+        campaign_services.add_question(
+            campaign, text="Would you volunteer yourself?", kind=Question.Kind.SCALE
+        )
+        campaign.status = Campaign.Status.ACTIVE
+        campaign.save(update_fields=["status"])
+
+    rng = random.Random(2015)
+    existing = set(
+        Contact.objects.filter(external_id__startswith="DEMO-").values_list(
+            "external_id", flat=True
+        )
+    )
+    new = []
+    for n in range(DEMO_CONTACTS):
+        external_id = f"DEMO-{n:04d}"
+        if external_id in existing:
+            continue
+        contact = Contact(
+            first_name=rng.choice(FIRST_NAMES),
+            last_name=rng.choice(LAST_NAMES),
+            phone=f"+44207946{n:04d}",
+            phone_as_typed=f"020 7946 {n:04d}",
+            phone_type="landline",
+            area=rng.choice(AREAS),
+            external_id=external_id,
+            time_zone="Europe/London",
+            source="demo",
+        )
+        contact.set_tags(["demo", "member"])
+        new.append(contact)
+    Contact.objects.bulk_create(new, batch_size=500)
+    campaign_services.add_targets(campaign)
+    Membership.objects.get_or_create(campaign=campaign, user=volunteer)
+    return {"logins": logins, "campaign": campaign}
+
+
+def _remember_passwords(new: dict) -> dict:
+    """Passwords are made once and kept in the data folder, so a second run prints them again."""
+    path = _passwords_file()
+    known = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            email, _, password = line.partition(" ")
+            known[email] = password
+    for email, password in new.items():
+        if password:
+            known[email] = password
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{e} {p}\n" for e, p in known.items()))
+    path.chmod(0o600)
+    return {email: known.get(email, "(set before; see your records)") for email in new}
