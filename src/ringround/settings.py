@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "ringround.calling",
     "ringround.audit",
     "ringround.reports",
+    "ringround.api",
 ]
 
 MIDDLEWARE = [

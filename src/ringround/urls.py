@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from . import views
+from .api.urls import api
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -11,5 +12,6 @@ urlpatterns = [
     path("campaigns/", include("ringround.reports.urls")),
     path("contacts/", include("ringround.contacts.urls")),
     path("call/", include("ringround.calling.urls")),
+    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
