@@ -47,3 +47,19 @@ class User(AbstractUser):
     @property
     def is_admin(self) -> bool:
         return self.is_superuser
+
+
+class UserSession(models.Model):
+    """A signed-in browser, so people can see where they are logged in and end it."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="browser_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.user} from {self.ip_address}"

@@ -1,8 +1,13 @@
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.contrib.sessions.backends.db import SessionStore
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+from django_otp import user_has_device
 
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.services import CampaignError
@@ -44,3 +49,69 @@ def join(request, token):
     return render(
         request, "accounts/join.html", {"campaign": campaign, "form": form, "login_url": login_url}
     )
+
+
+# --- the person's own account: sessions and two-factor --------------------------------------
+
+
+@login_required
+def account(request):
+    sessions = [
+        s
+        for s in request.user.browser_sessions.all()
+        if SessionStore(s.session_key).exists(s.session_key)
+    ]
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "sessions": sessions,
+            "current_key": request.session.session_key,
+            "has_2fa": user_has_device(request.user),
+        },
+    )
+
+
+@login_required
+@require_POST
+def end_session(request, session_id):
+    ended = services.end_session(request.user, session_id)
+    if ended == request.session.session_key:
+        return redirect("accounts:login")
+    messages.success(request, "That session has been ended." if ended else "No such session.")
+    return redirect("accounts:account")
+
+
+@login_required
+def two_factor_setup(request):
+    device = services.pending_totp_device(request.user)
+    if request.method == "POST":
+        if services.confirm_totp_device(request, device, request.POST.get("token", "")):
+            messages.success(
+                request,
+                "Two-factor sign-in is on. You will be asked for a code after your password.",
+            )
+            return redirect("accounts:account")
+        messages.error(request, "That code did not match. Check your phone's clock and try again.")
+    return render(
+        request,
+        "accounts/2fa_setup.html",
+        {"secret": services.totp_secret(device), "qr_svg": services.totp_qr_svg(device)},
+    )
+
+
+@login_required
+def two_factor_verify(request):
+    if request.method == "POST":
+        if services.verify_totp(request, request.POST.get("token", "")):
+            return redirect(
+                url_has_allowed_host_and_scheme_or_home(request, request.POST.get("next"))
+            )
+        messages.error(request, "That code did not match.")
+    return render(request, "accounts/2fa_verify.html", {"next": request.GET.get("next", "")})
+
+
+def url_has_allowed_host_and_scheme_or_home(request, url):
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return reverse("home")

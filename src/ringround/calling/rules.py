@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Case, Exists, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from ringround.campaigns.models import Campaign, Membership, OutcomeCode, Question
@@ -49,6 +49,10 @@ class NotAVolunteer(CallingError):
     code = "not_a_volunteer"
 
 
+class RateLimited(CallingError):
+    code = "rate_limited"
+
+
 class InvalidLease(CallingError):
     code = "invalid_lease"
 
@@ -75,14 +79,43 @@ class Lease:
 # --- who may call ------------------------------------------------------------------------
 
 
-def check_can_call(campaign: Campaign, volunteer) -> None:
+def check_can_call(campaign: Campaign, volunteer) -> Membership:
     if campaign.status != Campaign.Status.ACTIVE:
         raise CampaignNotOpen(f"{campaign.name} is not taking calls right now.")
-    membership = Membership.objects.filter(campaign=campaign, user=volunteer).only("status").first()
+    membership = Membership.objects.filter(campaign=campaign, user=volunteer).first()
     if membership is None:
         raise NotAVolunteer("You have not joined this campaign.")
     if membership.status != Membership.Status.ACTIVE:
         raise NotAVolunteer("Your calling for this campaign has been suspended by an organiser.")
+    return membership
+
+
+def count_claim(campaign: Campaign, membership: Membership, now: dt.datetime) -> None:
+    """Allow at most ``claims_per_hour`` new contacts per volunteer per hour, so nobody can
+    page through the list; a burst beyond it is refused and flagged to the organisers."""
+    window_start = membership.claims_window_start
+    if window_start is None or now - window_start >= dt.timedelta(hours=1):
+        Membership.objects.filter(pk=membership.pk).update(
+            claims_window_start=now, claims_in_window=1
+        )
+        return
+    if membership.claims_in_window >= campaign.claims_per_hour:
+        if membership.flagged_at is None or membership.flagged_at < window_start:
+            Membership.objects.filter(pk=membership.pk).update(flagged_at=now)
+            from ringround.audit.services import record_event
+
+            record_event(
+                membership.user,
+                "volunteer.rate_limited",
+                membership,
+                campaign=campaign,
+                claims=membership.claims_in_window,
+            )
+        raise RateLimited(
+            "You have been given a lot of contacts this hour. Take a short break; "
+            "your organiser has been told in case something is wrong."
+        )
+    Membership.objects.filter(pk=membership.pk).update(claims_in_window=F("claims_in_window") + 1)
 
 
 # --- 1. claim ----------------------------------------------------------------------------
@@ -107,10 +140,11 @@ def claim_next(campaign: Campaign, volunteer, *, now: dt.datetime | None = None)
 
     A volunteer who already holds a lease gets the same person back."""
     now = now or timezone.now()
-    check_can_call(campaign, volunteer)
+    membership = check_can_call(campaign, volunteer)
     held = _renew_held_lease(campaign, volunteer, now)
     if held:
         return held
+    count_claim(campaign, membership, now)
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
     for _ in range(CLAIM_ATTEMPTS):
         try:
@@ -153,6 +187,16 @@ def _renew_held_lease(campaign: Campaign, volunteer, now: dt.datetime) -> Lease 
         .first()
     )
     if held is None:
+        return None
+    if (
+        held.lease_expires_at <= now
+        and not claimable_targets(campaign, now).filter(pk=held.pk).exists()
+    ):
+        # The lease lapsed and the person may not be called now (calling hours are over, or
+        # the number was suppressed): handing them back out would break the calling rules.
+        CallTarget.objects.filter(pk=held.pk, held_by=volunteer, state=State.ASSIGNED).update(
+            **_back_to_pool
+        )
         return None
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
     renewed = CallTarget.objects.filter(pk=held.pk, held_by=volunteer, state=State.ASSIGNED).update(

@@ -183,6 +183,11 @@ class Membership(models.Model):
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     joined_at = models.DateTimeField(auto_now_add=True)
+    claims_window_start = models.DateTimeField(null=True, blank=True)
+    claims_in_window = models.PositiveIntegerField(default=0)
+    flagged_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time this volunteer hit the claim rate limit."
+    )
 
     class Meta:
         constraints = [

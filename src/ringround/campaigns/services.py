@@ -184,3 +184,38 @@ def refresh_time_zones(campaign: Campaign) -> None:
     zones = sorted(set(campaign.targets.values_list("time_zone", flat=True).distinct()))
     Campaign.objects.filter(pk=campaign.pk).update(time_zones=zones)
     campaign.time_zones = zones
+
+
+@transaction.atomic
+def suspend_volunteer(campaign: Campaign, user, *, by=None, request=None) -> Membership:
+    """Stop a volunteer calling for this campaign; the person they hold is freed at once."""
+    from ringround.calling.rules import release
+
+    membership = Membership.objects.select_for_update().get(campaign=campaign, user=user)
+    membership.status = Membership.Status.SUSPENDED
+    membership.save(update_fields=["status"])
+    release(campaign, user)
+    record_event(
+        by,
+        "volunteer.suspended",
+        membership,
+        campaign=campaign,
+        request=request,
+        volunteer=user.public_id,
+    )
+    return membership
+
+
+def reinstate_volunteer(campaign: Campaign, user, *, by=None, request=None) -> Membership:
+    membership = Membership.objects.get(campaign=campaign, user=user)
+    membership.status = Membership.Status.ACTIVE
+    membership.save(update_fields=["status"])
+    record_event(
+        by,
+        "volunteer.reinstated",
+        membership,
+        campaign=campaign,
+        request=request,
+        volunteer=user.public_id,
+    )
+    return membership

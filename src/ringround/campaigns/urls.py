@@ -15,6 +15,11 @@ urlpatterns = [
     path("<str:public_id>/outcomes/", views.campaign_outcomes, name="outcomes"),
     path("<str:public_id>/outcomes/<int:outcome_id>/", views.outcome_edit, name="outcome"),
     path("<str:public_id>/invite/", views.campaign_invite, name="invite"),
+    path(
+        "<str:public_id>/volunteers/<str:user_public_id>/",
+        views.volunteer_status,
+        name="volunteer_status",
+    ),
     path("<str:public_id>/status/", views.campaign_status, name="status"),
     path("<str:public_id>/targets/", views.campaign_add_targets, name="add_targets"),
 ]

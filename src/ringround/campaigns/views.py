@@ -258,3 +258,21 @@ def campaign_add_targets(request, public_id):
     added = services.add_targets(campaign)
     messages.success(request, f"{added} contacts added to the calling list.")
     return redirect("campaigns:detail", campaign.public_id)
+
+
+@organiser_required
+@require_POST
+def volunteer_status(request, public_id, user_public_id):
+    campaign = campaign_for_organiser(request.user, public_id)
+    membership = get_object_or_404(
+        campaign.memberships.select_related("user"), user__public_id=user_public_id
+    )
+    if request.POST.get("action") == "suspend":
+        services.suspend_volunteer(campaign, membership.user, by=request.user, request=request)
+        messages.success(request, f"{membership.user.name} is suspended and holds no contact now.")
+    elif request.POST.get("action") == "reinstate":
+        services.reinstate_volunteer(campaign, membership.user, by=request.user, request=request)
+        messages.success(request, f"{membership.user.name} may call again.")
+    else:
+        messages.error(request, "Unknown action.")
+    return redirect("campaigns:invite", campaign.public_id)

@@ -1,0 +1,29 @@
+from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.dispatch import receiver
+
+from ringround.audit.services import client_ip, record_event
+
+from .models import UserSession
+
+
+@receiver(user_logged_in)
+def remember_session(sender, request, user, **kwargs):
+    if request is None or not hasattr(request, "session"):
+        return
+    if not request.session.session_key:
+        request.session.save()
+    UserSession.objects.update_or_create(
+        session_key=request.session.session_key,
+        defaults={
+            "user": user,
+            "ip_address": client_ip(request),
+            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
+        },
+    )
+    record_event(user, "account.login", user, request=request)
+
+
+@receiver(user_logged_out)
+def forget_session(sender, request, user, **kwargs):
+    if request is not None and getattr(request, "session", None) and request.session.session_key:
+        UserSession.objects.filter(session_key=request.session.session_key).delete()
