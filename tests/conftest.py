@@ -26,3 +26,10 @@ def artefacts_dir():
     path = os.environ.get("RINGROUND_ARTEFACTS", "artifacts")
     os.makedirs(path, exist_ok=True)
     return path
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings, request):
+    """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher."""
+    if not request.node.get_closest_marker("real_password_hashing"):
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -39,6 +39,7 @@ def test_repeated_failures_lock_the_account_out(client):
     assert "_auth_user_id" not in client.session
 
 
+@pytest.mark.real_password_hashing
 def test_passwords_are_hashed_with_argon2():
     user = UserFactory()
     assert user.password.startswith("argon2")
