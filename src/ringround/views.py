@@ -1,5 +1,6 @@
 from django.db import connection
 from django.http import JsonResponse
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 
 from ringround.accounts.permissions import is_organiser
@@ -7,7 +8,7 @@ from ringround.accounts.permissions import is_organiser
 
 def home(request):
     if not request.user.is_authenticated:
-        return redirect("accounts:login")
+        return redirect_to_login(request.get_full_path())
     if is_organiser(request.user):
         return redirect("campaigns:list")
     return redirect("calling:my_campaigns")
