@@ -78,7 +78,7 @@ def load_demo() -> dict:
             ),
             script=SCRIPT,
             calling_start=dt.time(0, 0),
-            calling_end=dt.time(23, 59),
+            calling_end=dt.time(0, 0),
             target_tags="demo",
         )
         campaign_services.add_question(

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django import forms
 
 from .models import VISIBLE_FIELD_CHOICES, Campaign, OutcomeCode, Question
@@ -46,7 +48,7 @@ class CampaignForm(forms.ModelForm):
         }
         labels = {
             "calling_start": "Calls from (contact's local time)",
-            "calling_end": "Calls until (contact's local time)",
+            "calling_end": "Calls until (contact's local time; 00:00 means midnight)",
             "lease_minutes": "Minutes a volunteer holds a contact",
             "target_tags": "Target contacts with any of these tags (comma-separated)",
             "target_areas": "…in any of these areas (comma-separated; empty: all areas)",
@@ -74,7 +76,7 @@ class CampaignForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         start, end = cleaned.get("calling_start"), cleaned.get("calling_end")
-        if start and end and start >= end:
+        if start and end and start >= end and end != dt.time(0, 0):
             self.add_error("calling_end", "Calling must end after it starts.")
         return cleaned
 

@@ -52,7 +52,7 @@ class Campaign(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     calling_start = models.TimeField(default=dt.time(9, 0))
-    calling_end = models.TimeField(default=dt.time(21, 0))
+    calling_end = models.TimeField(default=dt.time(21, 0), help_text="00:00 means until midnight.")
     calling_days = models.CharField(
         max_length=7, default="0123456", help_text="Weekdays open for calls, Monday = 0."
     )
@@ -93,7 +93,8 @@ class Campaign(models.Model):
         local = now.astimezone(ZoneInfo(tz_name))
         if str(local.weekday()) not in self.calling_days:
             return False
-        return self.calling_start <= local.time().replace(tzinfo=None) < self.calling_end
+        end = dt.time.max if self.calling_end == dt.time(0, 0) else self.calling_end
+        return self.calling_start <= local.time().replace(tzinfo=None) < end
 
     def fields_for_volunteer(self) -> list[str]:
         return list(self.visible_fields or DEFAULT_VISIBLE_FIELDS)
