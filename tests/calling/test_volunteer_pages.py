@@ -159,3 +159,30 @@ def test_forged_lease_token_is_refused(client, campaign):
     )
     assert "not yours to record" in response.content.decode()
     assert Call.objects.count() == 0
+
+
+def test_call_back_time_typed_in_local_time_is_stored_in_utc(client, campaign):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    join(client, campaign)
+    token, key = card_fields(
+        client.post(reverse("calling:start", args=[campaign.public_id]), follow=True)
+    )
+    local = (timezone.now() + dt.timedelta(days=2)).replace(second=0, microsecond=0, tzinfo=None)
+    client.post(
+        reverse("calling:record", args=[campaign.public_id]),
+        {
+            "lease_token": token,
+            "idempotency_key": key,
+            "outcome": "call_back",
+            campaign.questions.get().key: "Yes",
+            "callback_at": local.isoformat(timespec="minutes"),
+            "tz_offset": "-60",
+            "then": "stop",
+        },
+    )
+    target = Call.objects.get().target
+    assert target.state == "waiting"
+    assert target.next_call_at == (local - dt.timedelta(minutes=60)).replace(tzinfo=dt.UTC)

@@ -92,7 +92,7 @@ def record(request, public_id):
         for key in request.POST
         if key.startswith("q") and key[1:].isdigit()
     }
-    callback_at = _parse_callback(request.POST.get("callback_at"))
+    callback_at = _parse_callback(request.POST.get("callback_at"), request.POST.get("tz_offset"))
     try:
         rules.record_outcome(
             campaign,
@@ -116,15 +116,20 @@ def record(request, public_id):
     return _claim_and_show(request, campaign)
 
 
-def _parse_callback(value):
+def _parse_callback(value, tz_offset=None):
+    """A "call back at" time typed in the volunteer's local time; the page's script sends
+    the browser's offset from UTC in minutes (as JavaScript's getTimezoneOffset gives it)."""
     if not value:
         return None
     try:
         moment = dt.datetime.fromisoformat(value)
+        offset = int(tz_offset) if tz_offset not in (None, "") else 0
     except ValueError:
         return None
+    if not -16 * 60 <= offset <= 16 * 60:
+        offset = 0
     if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, dt.UTC)
+        moment = moment.replace(tzinfo=dt.UTC) + dt.timedelta(minutes=offset)
     return moment if moment > timezone.now() else None
 
 
@@ -144,7 +149,10 @@ def heartbeat(request, public_id):
         response = HttpResponse("This contact is no longer held for you.", status=409)
         response["HX-Refresh"] = "true"
         return response
-    return HttpResponse(f"Held for you until {timezone.localtime(expires):%H:%M} UTC.")
+    return HttpResponse(
+        f'Held for you until <time datetime="{expires.isoformat()}" data-local>'
+        f"{expires:%H:%M} UTC</time>."
+    )
 
 
 @login_required
