@@ -61,6 +61,8 @@ INSTALLED_APPS = [
     "ringround.audit",
     "ringround.reports",
     "ringround.api",
+    "ringround.privacy",
+    "ringround.backups",
 ]
 
 MIDDLEWARE = [
@@ -219,6 +221,8 @@ CONTENT_SECURITY_POLICY = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 RINGROUND_MAX_UPLOAD_BYTES = int(os.environ.get("RINGROUND_MAX_UPLOAD_MB", "100")) * 1024 * 1024
+# Days after a contact's last campaign finished before `apply_retention` erases them; 0 = off.
+RINGROUND_RETENTION_DAYS = int(os.environ.get("RINGROUND_RETENTION_DAYS", "0"))
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ringround@localhost")

@@ -12,6 +12,8 @@ urlpatterns = [
     path("campaigns/", include("ringround.reports.urls")),
     path("contacts/", include("ringround.contacts.urls")),
     path("call/", include("ringround.calling.urls")),
+    path("privacy/", include("ringround.privacy.urls")),
+    path("audit/", include("ringround.audit.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

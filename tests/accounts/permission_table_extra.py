@@ -11,7 +11,7 @@ ADMIN = {"admin"}
 
 MATRIX = {
     "privacy:search": ("get", ADMIN),
-    "privacy:subject_access": ("get", ADMIN),
+    "privacy:subject_access": ("post", ADMIN),
     "privacy:erase": ("get", ADMIN),
     "privacy:object": ("post", ADMIN),
     "audit:events": ("get", ADMIN),

@@ -4,6 +4,16 @@ from django.conf import settings
 from django.db import models
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Bulk changes are refused as well: the trail is only ever appended to."""
+
+    def update(self, **kwargs):
+        raise ValueError("Audit events cannot be changed")
+
+    def delete(self):
+        raise ValueError("Audit events cannot be deleted")
+
+
 class AuditEvent(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -16,6 +26,8 @@ class AuditEvent(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at"]
 
@@ -26,3 +38,6 @@ class AuditEvent(models.Model):
         if self.pk:
             raise ValueError("Audit events cannot be changed")
         super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Audit events cannot be deleted")

@@ -1,0 +1,42 @@
+"""Erase the personal data of contacts whose campaigns all finished long enough ago.
+
+Run it daily (cron, a systemd timer): ``ringround manage apply_retention``."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ringround.privacy import services
+
+
+class Command(BaseCommand):
+    help = (
+        "Erase the personal data of contacts whose every campaign finished more than "
+        "RINGROUND_RETENTION_DAYS days ago (0 = retention off)."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--days", type=int, help="override RINGROUND_RETENTION_DAYS")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="only say how many would be erased"
+        )
+
+    def handle(self, *args, **options):
+        days = options["days"] if options["days"] is not None else services.retention_days()
+        if days < 0:
+            raise CommandError("--days must be 0 (off) or more.")
+        if days == 0:
+            self.stdout.write("Retention is off (RINGROUND_RETENTION_DAYS is 0): nothing erased.")
+            return
+        if options["dry_run"]:
+            due = services.apply_retention(days, dry_run=True)
+            self.stdout.write(
+                f"Dry run: {due} contact{'s' if due != 1 else ''} past the {days}-day "
+                "retention period would be erased. Nothing changed."
+            )
+            return
+        erased = services.apply_retention(days)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Erased the personal data of {erased} contact{'s' if erased != 1 else ''} "
+                f"past the {days}-day retention period."
+            )
+        )
