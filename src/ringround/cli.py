@@ -18,8 +18,44 @@ def _manage(*args: str) -> None:
     execute_from_command_line(["ringround manage", *args])
 
 
-def _serve(host: str, port: int, workers: int, threads: int) -> None:
-    """Serve with gunicorn (a production WSGI server, not Django's runserver)."""
+SERVERS = ("gunicorn", "granian")
+
+
+def _start_task_worker() -> None:
+    """Background work (imports) runs in ``manage db_worker``: start one beside the server, as
+    a child process that is stopped when the server stops (RINGROUND_TASK_WORKER=0: don't)."""
+    import atexit
+    import subprocess
+
+    from django.conf import settings
+
+    backend = settings.TASKS.get("default", {}).get("BACKEND", "")
+    if os.environ.get("RINGROUND_TASK_WORKER", "1") == "0" or "django_tasks_db" not in backend:
+        return
+    worker = subprocess.Popen([sys.executable, "-m", "ringround", "manage", "db_worker"])
+    owner = os.getpid()
+
+    def stop() -> None:
+        if os.getpid() != owner or worker.poll() is not None:
+            return  # a forked server worker exiting, or the task worker already gone
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+    atexit.register(stop)
+
+
+def _serve(host: str, port: int, workers: int, threads: int, server: str | None = None) -> None:
+    """Serve with a production WSGI server (never Django's runserver).
+
+    gunicorn (gthread workers; ``threads`` each) by default; granian with ``--server granian``
+    or ``RINGROUND_SERVER=granian``. bench/load measures the two on the calling loop."""
+    _start_task_worker()
+    server = server or os.environ.get("RINGROUND_SERVER") or "gunicorn"
+    if server == "granian":
+        return _serve_granian(host, port, workers, threads)
     from gunicorn.app.base import BaseApplication
 
     from ringround.wsgi import application
@@ -30,6 +66,11 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            # Keep-alive connections of thousands of phones: a worker holds many at once.
+            self.cfg.set("worker_connections", 4000)
+            self.cfg.set("backlog", 4096)
+            # The app is imported once, before the fork: a worker that dies is back at once.
+            self.cfg.set("preload_app", True)
             self.cfg.set("accesslog", os.environ.get("RINGROUND_ACCESS_LOG") or None)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("timeout", 60)
@@ -38,6 +79,27 @@ def _serve(host: str, port: int, workers: int, threads: int) -> None:
             return application
 
     Server().run()
+
+
+def _serve_granian(host: str, port: int, workers: int, threads: int) -> None:
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        sys.exit("granian is not installed: pip install 'ringround[granian]'")
+
+    Granian(
+        "ringround.wsgi:application",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,  # one database connection each
+        backlog=4096,
+        respawn_failed_workers=True,
+        respawn_interval=0.5,
+        log_access=bool(os.environ.get("RINGROUND_ACCESS_LOG")),
+    ).serve()
 
 
 def cmd_demo(args) -> None:
@@ -65,12 +127,12 @@ def cmd_demo(args) -> None:
     if args.no_serve:
         return
     print("Press Ctrl+C to stop.\n", flush=True)
-    _serve(args.host, args.port, args.workers, args.threads)
+    _serve(args.host, args.port, args.workers, args.threads, args.server)
 
 
 def cmd_serve(args) -> None:
     _setup_django()
-    _serve(args.host, args.port, args.workers, args.threads)
+    _serve(args.host, args.port, args.workers, args.threads, args.server)
 
 
 def main(argv=None) -> None:
@@ -103,6 +165,9 @@ def main(argv=None) -> None:
             "--workers", type=int, default=2 if name == "demo" else (os.cpu_count() or 1) * 2
         )
         p.add_argument("--threads", type=int, default=4)
+        p.add_argument(
+            "--server", choices=SERVERS, default=None, help="default: $RINGROUND_SERVER or gunicorn"
+        )
         if name == "demo":
             p.add_argument(
                 "--no-serve", action="store_true", help="set up, print the logins, and stop"

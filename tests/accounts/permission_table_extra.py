@@ -10,10 +10,28 @@ THIS_CAMPAIGNS_PEOPLE = THIS_CAMPAIGNS_ORGANISER | THIS_CAMPAIGNS_VOLUNTEER
 ADMIN = {"admin"}
 
 MATRIX = {
+    "contacts:suppression_import": ("post", ORGANISERS),
+    "contacts:imports": ("get", ORGANISERS),
+    "contacts:import": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "contacts:import_progress": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "contacts:import_rejected": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "contacts:import_resume": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "contacts:import_targets": ("post", THIS_CAMPAIGNS_ORGANISER),
     "privacy:search": ("get", ADMIN),
     "privacy:subject_access": ("post", ADMIN),
     "privacy:erase": ("get", ADMIN),
     "privacy:object": ("post", ADMIN),
     "audit:events": ("get", ADMIN),
     "audit:export": ("get", ADMIN),
+    # The API answers 401 to a stranger, 403/404 to a signed-in person without the role.
+    "api-v1:health": ("get", ANYONE),
+    "api-v1:openapi-json": ("get", ANYONE),
+    "api-v1:openapi-view": ("get", ANYONE),
+    "api-v1:list_campaigns": ("get", SIGNED_IN),
+    "api-v1:campaign_detail": ("get", THIS_CAMPAIGNS_PEOPLE),
+    "api-v1:campaign_stats": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "api-v1:claim": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "api-v1:record_outcome": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "api-v1:release": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "api-v1:heartbeat": ("post", THIS_CAMPAIGNS_VOLUNTEER),
 }

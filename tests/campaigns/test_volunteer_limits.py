@@ -104,3 +104,12 @@ def test_organiser_of_another_campaign_cannot_suspend(client):
     )
     assert response.status_code == 404
     assert Membership.objects.get(user=volunteer).status == "active"
+
+
+def test_asking_when_nobody_can_be_called_does_not_use_up_the_limit():
+    campaign = make_campaign(targets=1, claims_per_hour=2)
+    volunteer = make_volunteer(campaign)
+    claim_and_finish(campaign, volunteer, T0)
+    for minute in range(5):
+        assert rules.claim_next(campaign, volunteer, now=T0 + dt.timedelta(minutes=minute)) is None
+    assert Membership.objects.get(user=volunteer).claims_in_window == 1

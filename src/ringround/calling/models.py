@@ -65,8 +65,16 @@ class CallTarget(models.Model):
             ),
         ]
         indexes = [
+            # The claim walks these in order and stops at the first free row (rules.py).
             models.Index(
-                fields=["campaign", "state", "-priority", "next_call_at"], name="target_claim_order"
+                fields=["campaign", "-priority", "next_call_at", "id"],
+                condition=Q(state__in=["ready", "waiting"]),
+                name="target_claim_order",
+            ),
+            models.Index(
+                fields=["campaign", "lease_expires_at"],
+                condition=Q(state="assigned"),
+                name="target_lease_expiry",
             ),
         ]
 

@@ -6,11 +6,12 @@
 4. ``release`` hands the person back untouched (Pause / Stop).
 5. ``expire_leases`` tidies leases nobody renewed back into the pool.
 
-Correctness does not depend on the database's locking alone. On PostgreSQL the candidate row
-is taken with ``FOR UPDATE SKIP LOCKED`` so concurrent volunteers never wait on each other; on
-SQLite the transaction is a write transaction (``IMMEDIATE``), so claims run one at a time.
-On both, the write is a compare-and-swap ``UPDATE`` that only succeeds if the row is still
-claimable, and the database refuses a volunteer a second live lease in one campaign.
+On PostgreSQL a claim is one statement: the candidate row is locked with ``FOR UPDATE SKIP
+LOCKED`` (concurrent volunteers never wait on each other, and a row changed meanwhile is
+checked again) and assigned by the same ``UPDATE``. On SQLite the transaction is a write
+transaction (``IMMEDIATE``), so claims run one at a time, and the write is a compare-and-swap
+``UPDATE`` that only succeeds if the row is still claimable. On both, the database refuses a
+volunteer a second live lease in one campaign.
 A lease token, signed by the server, names the claim; an outcome is stored once per claim and
 once per client idempotency key, even if the lease has since expired.
 """
@@ -19,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core import signing
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
@@ -79,10 +80,19 @@ class Lease:
 # --- who may call ------------------------------------------------------------------------
 
 
-def check_can_call(campaign: Campaign, volunteer) -> Membership:
+def check_can_call(
+    campaign: Campaign, volunteer, membership: Membership | None = None
+) -> Membership:
+    """The volunteer's membership, if they may be handed someone now (``membership``: the one
+    the caller has just read, to save reading it again)."""
     if campaign.status != Campaign.Status.ACTIVE:
         raise CampaignNotOpen(f"{campaign.name} is not taking calls right now.")
-    membership = Membership.objects.filter(campaign=campaign, user=volunteer).first()
+    if (
+        membership is None
+        or membership.campaign_id != campaign.pk
+        or membership.user_id != volunteer.pk
+    ):
+        membership = Membership.objects.filter(campaign=campaign, user=volunteer).first()
     if membership is None:
         raise NotAVolunteer("You have not joined this campaign.")
     if membership.status != Membership.Status.ACTIVE:
@@ -90,14 +100,12 @@ def check_can_call(campaign: Campaign, volunteer) -> Membership:
     return membership
 
 
-def count_claim(campaign: Campaign, membership: Membership, now: dt.datetime) -> None:
+def check_claim_rate(campaign: Campaign, membership: Membership, now: dt.datetime) -> None:
     """Allow at most ``claims_per_hour`` new contacts per volunteer per hour, so nobody can
-    page through the list; a burst beyond it is refused and flagged to the organisers."""
+    page through the list; a burst beyond it is refused and flagged to the organisers.
+    Only contacts actually handed out count (``count_claim``), not empty asks."""
     window_start = membership.claims_window_start
     if window_start is None or now - window_start >= dt.timedelta(hours=1):
-        Membership.objects.filter(pk=membership.pk).update(
-            claims_window_start=now, claims_in_window=1
-        )
         return
     if membership.claims_in_window >= campaign.claims_per_hour:
         if membership.flagged_at is None or membership.flagged_at < window_start:
@@ -115,7 +123,18 @@ def count_claim(campaign: Campaign, membership: Membership, now: dt.datetime) ->
             "You have been given a lot of contacts this hour. Take a short break; "
             "your organiser has been told in case something is wrong."
         )
-    Membership.objects.filter(pk=membership.pk).update(claims_in_window=F("claims_in_window") + 1)
+
+
+def count_claim(membership: Membership, now: dt.datetime) -> None:
+    window_start = membership.claims_window_start
+    if window_start is None or now - window_start >= dt.timedelta(hours=1):
+        Membership.objects.filter(pk=membership.pk).update(
+            claims_window_start=now, claims_in_window=1
+        )
+    else:
+        Membership.objects.filter(pk=membership.pk).update(
+            claims_in_window=F("claims_in_window") + 1
+        )
 
 
 # --- 1. claim ----------------------------------------------------------------------------
@@ -135,49 +154,115 @@ def claimable_targets(campaign: Campaign, now: dt.datetime):
     ).exclude(Exists(suppressed))
 
 
-def claim_next(campaign: Campaign, volunteer, *, now: dt.datetime | None = None) -> Lease | None:
+CLAIM_ORDER = ("-priority", "next_call_at", "id")
+RACE_LOST = object()  # _take_best: someone else took the candidate first; try again
+
+
+def claim_next(
+    campaign: Campaign,
+    volunteer,
+    *,
+    now: dt.datetime | None = None,
+    membership: Membership | None = None,
+) -> Lease | None:
     """Lease the best claimable target to ``volunteer``; ``None`` when nobody is left to call.
 
     A volunteer who already holds a lease gets the same person back."""
     now = now or timezone.now()
-    membership = check_can_call(campaign, volunteer)
+    membership = check_can_call(campaign, volunteer, membership)
     held = _renew_held_lease(campaign, volunteer, now)
     if held:
         return held
-    count_claim(campaign, membership, now)
+    check_claim_rate(campaign, membership, now)
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
+    take = _take_best_postgresql if connection.vendor == "postgresql" else _take_best
     for _ in range(CLAIM_ATTEMPTS):
         try:
-            with transaction.atomic():
-                candidate = (
-                    claimable_targets(campaign, now)
-                    .select_for_update(skip_locked=True)
-                    .order_by("-priority", "next_call_at", "id")
-                    .only("id")
-                    .first()
-                )
-                if candidate is None:
-                    return None
-                taken = (
-                    claimable_targets(campaign, now)
-                    .filter(pk=candidate.pk)
-                    .update(
-                        state=State.ASSIGNED,
-                        held_by=volunteer,
-                        leased_at=now,
-                        lease_expires_at=expires_at,
-                    )
-                )
+            target = take(campaign, volunteer, now, expires_at)
         except IntegrityError:
             # The same volunteer claimed twice at once: the database kept one lease.
             held = _renew_held_lease(campaign, volunteer, now)
             if held:
                 return held
             continue
-        if taken == 1:
-            target = CallTarget.objects.select_related("contact").get(pk=candidate.pk)
+        if target is None:
+            return None
+        if target is not RACE_LOST:
+            count_claim(membership, now)
+            target.campaign = campaign
             return Lease(target, lease_token(target), expires_at)
     return None
+
+
+def _lapsed_then_ready(claimable):
+    """Lapsed leases first (each was the best person when first handed out), then the ready
+    and due targets; each part in claim order."""
+    return (
+        claimable.filter(state=State.ASSIGNED).order_by(*CLAIM_ORDER),
+        claimable.filter(state__in=CallTarget.CLAIMABLE_STATES).order_by(*CLAIM_ORDER),
+    )
+
+
+def _take_best(campaign, volunteer, now, expires_at) -> CallTarget | None:
+    """Any database (SQLite): inside a write transaction, pick the best claimable target, then
+    assign it with a compare-and-swap UPDATE that only succeeds if it is still claimable.
+
+    Returns the target, ``None`` if nobody is claimable, or ``RACE_LOST``."""
+    claimable = claimable_targets(campaign, now)
+    with transaction.atomic():
+        for part in _lapsed_then_ready(claimable):
+            candidate = part.select_for_update(skip_locked=True).only("id").first()
+            if candidate is not None:
+                break
+        else:
+            return None
+        taken = claimable.filter(pk=candidate.pk).update(
+            state=State.ASSIGNED, held_by=volunteer, leased_at=now, lease_expires_at=expires_at
+        )
+    if taken != 1:
+        return RACE_LOST
+    return CallTarget.objects.select_related("contact").get(pk=candidate.pk)
+
+
+# The same choice on PostgreSQL, in one statement: the conditions of claimable_targets() and
+# the order of _lapsed_then_ready(), written out (the calling tests run on both databases).
+_CANDIDATE = """
+    SELECT t.id FROM calling_calltarget t
+     WHERE t.campaign_id = %(campaign)s AND {part}
+       AND t.time_zone = ANY(%(open_zones)s) AND t.attempts < %(max_attempts)s
+       AND NOT EXISTS (SELECT 1 FROM contacts_suppression s WHERE s.phone = t.phone)
+     ORDER BY t.priority DESC, t.next_call_at, t.id
+     LIMIT 1 FOR UPDATE SKIP LOCKED"""
+CLAIM_ON_POSTGRESQL = f"""
+UPDATE calling_calltarget
+   SET state = 'assigned', held_by_id = %(volunteer)s, leased_at = %(now)s,
+       lease_expires_at = %(expires_at)s
+ WHERE id = COALESCE(
+       ({_CANDIDATE.format(part="t.state = 'assigned' AND t.lease_expires_at <= %(now)s")}),
+       ({_CANDIDATE.format(part="t.state IN ('ready', 'waiting') AND t.next_call_at <= %(now)s")}))
+RETURNING *"""
+
+
+def _take_best_postgresql(campaign, volunteer, now, expires_at) -> CallTarget | None:
+    """PostgreSQL: the same choice in one statement and one round trip.
+
+    The best lapsed lease, else the best ready or due target, is locked with ``FOR UPDATE SKIP
+    LOCKED`` (concurrent claimers pass over each other's rows instead of waiting, and a row
+    changed meanwhile is re-checked against the conditions) and assigned by the same UPDATE.
+    Each part walks its own partial index in claim order, so the cost does not grow with the
+    size of the campaign. Returns the target or ``None`` if nobody is claimable."""
+    claimed = CallTarget.objects.raw(
+        CLAIM_ON_POSTGRESQL,
+        {
+            "campaign": campaign.pk,
+            "volunteer": volunteer.pk,
+            "now": now,
+            "expires_at": expires_at,
+            "open_zones": campaign.open_time_zones(now),
+            "max_attempts": campaign.max_attempts,
+        },
+    )
+    return next(iter(claimed), None)
 
 
 def _renew_held_lease(campaign: Campaign, volunteer, now: dt.datetime) -> Lease | None:
@@ -305,11 +390,8 @@ def record_outcome(
             target = CallTarget.objects.select_for_update().get(
                 pk=claim.target_id, campaign=campaign
             )
-            already = Call.objects.filter(
-                target=target, volunteer=volunteer, started_at=claim.leased_at
-            ).first()
-            if already is not None:
-                return already
+            # A second submission for this claim (another key) fails on one_call_per_claim
+            # and is answered below with the call already stored.
             still_ours = target.held_by_id == volunteer.pk and target.state == State.ASSIGNED
             lapsed_to_pool = (
                 target.held_by_id is None and target.state in CallTarget.CLAIMABLE_STATES

@@ -1,0 +1,431 @@
+"""bench/load's conductor: database, seed, server, the runs for each N, the checks, the report."""
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+import psycopg
+
+from . import checks
+from .client import DbVolunteer, HttpVolunteer, Stats, volunteer_loop
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+GRACE_S = 15
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--n", default="100,500,2000", help="volunteer counts, comma-separated")
+    p.add_argument("--seconds", type=float, default=20, help="measured time per run")
+    p.add_argument("--warmup", type=float, default=3, help="unmeasured start of each run")
+    p.add_argument("--targets", type=int, default=200_000)
+    p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
+    p.add_argument("--db", default="ringround_load", help="database to (re)create")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--server", default=None, help="gunicorn or granian (default: serve's)")
+    p.add_argument("--workers", type=int, default=None, help="app worker processes")
+    p.add_argument("--threads", type=int, default=None, help="threads per app worker")
+    p.add_argument("--baseline-conns", type=int, default=16, help="baseline's connections")
+    p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--faults", action="store_true", help="restart PostgreSQL, kill a worker")
+    p.add_argument(
+        "--cluster",
+        default="15 main",
+        help="the pg_ctlcluster VERSION NAME that --faults restarts (use a cluster of its own "
+        "on a shared machine: others' connections to it are cut too)",
+    )
+    p.add_argument("--reuse", action="store_true", help="keep the seeded database if present")
+    p.add_argument("--profile", default=None, help="py-spy a worker during each run into DIR")
+    return p.parse_args()
+
+
+# --- processes and their CPU ----------------------------------------------------------------------
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError):
+        return 0.0
+
+
+def children(pid) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def postgres_pids(url) -> list[int]:
+    """The processes of the benchmark's PostgreSQL cluster (not of others on the machine)."""
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            rows = conn.execute("SELECT pid FROM pg_stat_activity").fetchall()
+    except psycopg.Error:
+        return []
+    return [pid for (pid,) in rows]
+
+
+class CpuMeter:
+    """CPU seconds of the server's processes and PostgreSQL's between start() and stop()."""
+
+    def __init__(self, server_pid, url):
+        self.server_pid, self.url = server_pid, url
+
+    def _sample(self):
+        server = [self.server_pid, *children(self.server_pid)]
+        return (
+            {p: cpu_seconds(p) for p in server},
+            {p: cpu_seconds(p) for p in postgres_pids(self.url)},
+        )
+
+    def start(self):
+        self.before, self.t0 = self._sample(), time.monotonic()
+
+    def stop(self) -> dict:
+        after, elapsed = self._sample(), time.monotonic() - self.t0
+
+        def pct(i):
+            spent = sum(v - self.before[i].get(p, 0.0) for p, v in after[i].items())
+            return round(100 * spent / elapsed)
+
+        return {"server_cpu_pct": pct(0), "db_cpu_pct": pct(1)}
+
+
+def start_server(args, env) -> subprocess.Popen:
+    cmd = [os.path.join(VENV_BIN, "ringround"), "serve", "--host", "127.0.0.1"]
+    cmd += ["--port", str(args.port)]
+    if args.workers:
+        cmd += ["--workers", str(args.workers)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    if args.server:
+        cmd += ["--server", args.server]
+    server = subprocess.Popen(cmd, env=env, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/api/v1/health", timeout=2):
+                time.sleep(1)  # let every worker finish booting
+                return server
+        except OSError:
+            if server.poll() is not None:
+                sys.exit(f"the server exited with {server.returncode}")
+            time.sleep(0.2)
+    stop_server(server)
+    sys.exit("the server did not answer within 60 s")
+
+
+def stop_server(server):
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def start_profile(args, server, n):
+    """py-spy one worker for the measured part of the run (collapsed stacks, for flamegraphs
+    or for bench/load_bench/stacks.py to total by function)."""
+    if not args.profile:
+        return None
+    os.makedirs(args.profile, exist_ok=True)
+    workers = worker_pids(server)
+    out = os.path.join(args.profile, f"worker-n{n}.txt")
+    return subprocess.Popen(
+        [
+            os.path.join(VENV_BIN, "py-spy"),
+            "record",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--rate",
+            "250",
+            "--duration",
+            str(int(args.warmup + args.seconds)),
+            "--pid",
+            str(workers[0]),
+            "--output",
+            out,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def worker_pids(server) -> list[int]:
+    """The processes answering requests (gunicorn's workers; granian's workers)."""
+    return children(server.pid)
+
+
+# --- database ------------------------------------------------------------------------------------
+
+
+def database_url(args):
+    return f"{args.pg}/{args.db}"
+
+
+def prepare_database(args, env, tokens_file) -> dict:
+    with psycopg.connect(f"{args.pg}/postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [args.db]).fetchone()
+        seed_file = os.path.join(tempfile.gettempdir(), f"{args.db}.seed.json")
+        if exists and args.reuse and os.path.exists(seed_file) and os.path.exists(tokens_file):
+            with open(seed_file) as f:
+                return json.load(f)
+        conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{args.db}"')
+    out = subprocess.run(
+        [
+            os.path.join(VENV_BIN, "python"),
+            os.path.join(os.path.dirname(__file__), "seed.py"),
+            "--targets",
+            str(args.targets),
+            "--volunteers",
+            str(max(2000, *(int(n) for n in args.n.split(",")))),
+            "--tokens-file",
+            tokens_file,
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    seed = json.loads(out.stdout.strip().splitlines()[-1])
+    with open(seed_file, "w") as f:
+        json.dump(seed, f)
+    return seed
+
+
+def vacuum(args):
+    with psycopg.connect(database_url(args), autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE calling_calltarget, calling_call, audit_auditevent")
+
+
+# --- one run ---------------------------------------------------------------------------------------
+
+
+def percentile(values, q) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+async def run(volunteers, args, faults=None) -> tuple[Stats, float, float]:
+    """Run the loops for warmup + seconds; returns stats, measured seconds and own CPU %."""
+    stats, stop = Stats(), asyncio.Event()
+    deadline = {"grace": float("inf")}
+    tasks = [
+        asyncio.create_task(volunteer_loop(v, stats, stop, lambda: deadline["grace"]))
+        for v in volunteers
+    ]
+    await asyncio.sleep(args.warmup)
+    stats.measuring = True
+    cpu0, t0 = time.process_time(), time.monotonic()
+    stats.t0 = t0
+    if faults:
+        await faults(stats, t0)
+    remaining = args.seconds - (time.monotonic() - t0)
+    if remaining > 0:
+        await asyncio.sleep(remaining)
+    stats.measuring = False
+    measured, cpu = time.monotonic() - t0, time.process_time() - cpu0
+    stop.set()
+    deadline["grace"] = time.monotonic() + GRACE_S
+    await asyncio.wait(tasks, timeout=GRACE_S + 5)
+    for task in tasks:
+        task.cancel()
+    return stats, measured, 100 * cpu / measured
+
+
+def make_faults(args, server):
+    async def faults(stats, t0):
+        third = args.seconds / 3
+        await asyncio.sleep(third)
+        stats.faults_at["db_restart"] = time.monotonic()
+        restart = await asyncio.to_thread(
+            subprocess.run,
+            ["pg_ctlcluster", "--skip-systemctl-redirect", *args.cluster.split(), "restart"]
+            + ["-m", "fast"],
+            capture_output=True,
+            text=True,
+        )
+        if restart.returncode:
+            print(f"PostgreSQL restart failed: {restart.stderr or restart.stdout}", flush=True)
+        stats.faults_at["db_back"] = time.monotonic()
+        await asyncio.sleep(max(0.0, t0 + 2 * third - time.monotonic()))
+        workers = worker_pids(server)
+        if workers:
+            stats.faults_at["worker_kill"] = time.monotonic()
+            os.kill(workers[0], signal.SIGKILL)
+
+    return faults
+
+
+async def http_run(args, seed, tokens, n, server, faults):
+    volunteers = [
+        HttpVolunteer("127.0.0.1", args.port, tokens[i], seed["public_id"]) for i in range(n)
+    ]
+    return await run(volunteers, args, make_faults(args, server) if faults else None)
+
+
+async def baseline_run(args, seed, n):
+    pool = asyncio.Queue()
+    conns = [
+        await psycopg.AsyncConnection.connect(database_url(args), autocommit=True)
+        for _ in range(min(args.baseline_conns, n))
+    ]
+    for conn in conns:
+        pool.put_nowait(conn)
+    volunteers = [DbVolunteer(pool, seed["volunteer_ids"][i], seed) for i in range(n)]
+    try:
+        return await run(volunteers, args)
+    finally:
+        for conn in conns:
+            await conn.close()
+
+
+def summarise(n, stats, measured, cpu_pct, found, baseline=None, extra=None) -> dict:
+    lat = stats.latency
+    both = list(lat["claim"]) + list(lat["outcome"])
+    line = {
+        "n": n,
+        "cycles_per_s": round(stats.cycles / measured, 1),
+        "p50_ms": round(percentile(both, 0.50), 1),
+        "p95_ms": round(percentile(both, 0.95), 1),
+        "p99_ms": round(percentile(both, 0.99), 1),
+        "claim_p50_ms": round(percentile(lat["claim"], 0.50), 1),
+        "claim_p95_ms": round(percentile(lat["claim"], 0.95), 1),
+        "claim_p99_ms": round(percentile(lat["claim"], 0.99), 1),
+        "outcome_p50_ms": round(percentile(lat["outcome"], 0.50), 1),
+        "outcome_p95_ms": round(percentile(lat["outcome"], 0.95), 1),
+        "outcome_p99_ms": round(percentile(lat["outcome"], 0.99), 1),
+        **found,
+        "errors": dict(sorted(stats.errors.items())),
+        "loadgen_cpu_pct": round(cpu_pct),
+    }
+    if baseline is not None:
+        line["baseline_cycles_per_s"] = baseline
+        line["ratio"] = round(line["cycles_per_s"] / baseline, 2) if baseline else None
+    if extra:
+        line.update(extra)
+        if line["cycles_per_s"] and "server_cpu_pct" in line:
+            per_cycle = 10 * line["server_cpu_pct"] / line["cycles_per_s"]
+            line["server_cpu_ms_per_cycle"] = round(per_cycle, 2)
+            line["db_cpu_ms_per_cycle"] = round(10 * line["db_cpu_pct"] / line["cycles_per_s"], 2)
+    return line
+
+
+def report(label, line):
+    print(
+        f"\n{label} N={line['n']}: {line['cycles_per_s']} cycles/s; "
+        f"claim p50/p95/p99 {line['claim_p50_ms']}/{line['claim_p95_ms']}/"
+        f"{line['claim_p99_ms']} ms; outcome p50/p95/p99 {line['outcome_p50_ms']}/"
+        f"{line['outcome_p95_ms']}/{line['outcome_p99_ms']} ms",
+        flush=True,
+    )
+    print(
+        f"  double-assigned {line['double_assigned']}, lost {line['lost']}, duplicated "
+        f"{line['duplicated']}; errors {line['errors'] or 'none'}; load generator "
+        f"{line['loadgen_cpu_pct']}% of a core",
+        flush=True,
+    )
+
+
+def main():
+    args = parse_args()
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    tokens_file = os.path.join(tempfile.gettempdir(), f"{args.db}.tokens.json")
+    data_dir = tempfile.mkdtemp(prefix="ringround-load-")
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(args),
+        "RINGROUND_DATA": data_dir,
+        "SECRET_KEY": "bench-load-" + "x" * 40,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "ERROR",
+    }
+    env.pop("DEBUG", None)
+    t = time.monotonic()
+    seed = prepare_database(args, env, tokens_file)
+    with open(tokens_file) as f:
+        tokens = json.load(f)
+    print(
+        f"database {args.db}: {args.targets} targets, {len(tokens)} volunteers with API tokens "
+        f"(migrate {seed.get('migrate_s')} s, seed {seed.get('seed_s')} s, total "
+        f"{time.monotonic() - t:.1f} s)",
+        flush=True,
+    )
+
+    server = start_server(args, env)
+    lines = []
+    try:
+        for n in (int(x) for x in args.n.split(",")):
+            vacuum(args)
+            since = checks.mark(database_url(args))
+            meter = CpuMeter(server.pid, database_url(args))
+            meter.start()
+            spy = start_profile(args, server, n)
+            stats, measured, cpu = asyncio.run(http_run(args, seed, tokens, n, server, args.faults))
+            cpu_split = meter.stop()
+            if spy is not None:
+                spy.wait()
+            if server.poll() is not None:
+                sys.exit("the server died")
+            found = checks.verify(database_url(args), seed, since, stats.acknowledged, "public_id")
+            extra = {
+                "server": args.server or "default",
+                **cpu_split,
+                "empty_claims": stats.empty,
+            }
+            if args.faults:
+                extra["recovery_s"] = {k: round(v, 2) for k, v in stats.first_ok_after.items()}
+                extra["longest_stall_s"] = round(stats.longest_gap(), 2)
+                extra["fault_times_s"] = {
+                    k: round(v - stats.t0, 1) for k, v in stats.faults_at.items()
+                }
+            baseline = None
+            if not args.no_baseline and not args.faults:
+                vacuum(args)
+                b_since = checks.mark(database_url(args))
+                b_stats, b_measured, b_cpu = asyncio.run(baseline_run(args, seed, n))
+                b_found = checks.verify(
+                    database_url(args), seed, b_since, b_stats.acknowledged, "id"
+                )
+                baseline = round(b_stats.cycles / b_measured, 1)
+                report("baseline", summarise(n, b_stats, b_measured, b_cpu, b_found))
+            line = summarise(n, stats, measured, cpu, found, baseline, extra)
+            report("ringround", line)
+            print(json.dumps(line), flush=True)
+            lines.append(line)
+    finally:
+        stop_server(server)
+    bad = [
+        line["n"] for line in lines if line["double_assigned"] or line["lost"] or line["duplicated"]
+    ]
+    if bad:
+        sys.exit(f"the calling invariants broke at N = {bad}")

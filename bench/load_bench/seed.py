@@ -1,0 +1,168 @@
+"""Seed the load database: migrate, one campaign open all day with N targets, volunteers with
+API tokens. Run by bench/load in a subprocess (this one loads Django; the load generator
+does not). Prints one JSON object: what the load generator needs to know."""
+
+import argparse
+import datetime as dt
+import json
+import os
+import secrets
+import sys
+import time
+
+
+def fill_missing(cursor, table, known: dict) -> dict:
+    """Known column expressions, plus a plain value for any NOT NULL column without a default
+    that this script does not know about (the schema grows; the bench should not break)."""
+    cursor.execute(
+        """SELECT column_name, data_type FROM information_schema.columns
+           WHERE table_name = %s AND is_nullable = 'NO' AND column_default IS NULL
+             AND is_identity = 'NO'""",
+        [table],
+    )
+    by_type = {
+        "jsonb": "'{}'::jsonb",
+        "json": "'{}'::json",
+        "boolean": "false",
+        "integer": "0",
+        "bigint": "0",
+        "smallint": "0",
+        "timestamp with time zone": "now()",
+        "date": "current_date",
+    }
+    columns = dict(known)
+    for name, data_type in cursor.fetchall():
+        if name not in columns and name != "id":
+            columns[name] = by_type.get(data_type, "''")
+    return columns
+
+
+def insert_select(cursor, table, columns: dict, source: str, params=None) -> int:
+    names = ", ".join(columns)
+    exprs = ", ".join(columns.values())
+    cursor.execute(f"INSERT INTO {table} ({names}) SELECT {exprs} FROM {source}", params or [])
+    return cursor.rowcount
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--targets", type=int, default=200_000)
+    parser.add_argument("--volunteers", type=int, default=2000)
+    parser.add_argument("--tokens-file", required=True)
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ringround.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    from ringround.accounts.models import User
+    from ringround.api.models import ApiToken
+    from ringround.api.services import TOKEN_PREFIX, hash_token
+    from ringround.campaigns import services as campaign_services
+    from ringround.campaigns.models import Campaign, Membership
+
+    started = time.monotonic()
+    call_command("migrate", "--no-input", verbosity=0)
+    migrated = time.monotonic()
+
+    with transaction.atomic():
+        organiser = User.objects.create_user(
+            "organiser@load.test", None, name="Load organiser", can_organise=True
+        )
+        campaign = campaign_services.create_campaign(
+            organiser,
+            name="National members' ballot (load)",
+            script="Hello {{ first_name }}, I'm calling from the campaign about the ballot.",
+            calling_start=dt.time(0, 0),
+            calling_end=dt.time(23, 59, 59, 999999),
+            claims_per_hour=10_000_000,
+            lease_minutes=10,
+            max_attempts=3,
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)
+
+        with connection.cursor() as cursor:
+            contacts = fill_missing(
+                cursor,
+                "contacts_contact",
+                {
+                    "public_id": "'L' || lpad(g::text, 10, '0')",
+                    "first_name": "'Pat'",
+                    "last_name": "'Member ' || g",
+                    "phone": "'+447' || lpad(g::text, 9, '0')",
+                    "phone_as_typed": "'07' || lpad(g::text, 9, '0')",
+                    "phone_type": "'mobile'",
+                    "other_phones": "'[]'::jsonb",
+                    "email": "''",
+                    "postcode": "''",
+                    "area": "'Holborn and St Pancras'",
+                    "tags": "''",
+                    "external_id": "''",
+                    "custom_fields": "'{}'::jsonb",
+                    "time_zone": "'Europe/London'",
+                    "source": "'bench/load'",
+                    "created_at": "now()",
+                    "updated_at": "now()",
+                },
+            )
+            insert_select(
+                cursor, "contacts_contact", contacts, "generate_series(1, %s) AS g", [args.targets]
+            )
+            targets = fill_missing(
+                cursor,
+                "calling_calltarget",
+                {
+                    "campaign_id": str(campaign.pk),
+                    "contact_id": "c.id",
+                    "phone": "c.phone",
+                    "time_zone": "c.time_zone",
+                    "state": "'ready'",
+                    "priority": "(c.id %% 3)::int",
+                    "attempts": "0",
+                    "next_call_at": "now() - interval '1 hour'",
+                },
+            )
+            insert_select(
+                cursor,
+                "calling_calltarget",
+                targets,
+                "contacts_contact AS c WHERE c.source = 'bench/load'",
+            )
+        campaign_services.refresh_time_zones(campaign)
+
+        users = User.objects.bulk_create(
+            User(email=f"volunteer{i}@load.test", name=f"Volunteer {i}", password="!")
+            for i in range(args.volunteers)
+        )
+        Membership.objects.bulk_create(Membership(campaign=campaign, user=u) for u in users)
+        tokens = [TOKEN_PREFIX + secrets.token_urlsafe(32) for _ in users]
+        ApiToken.objects.bulk_create(
+            ApiToken(user=u, name="bench/load", prefix=t[:8], secret_hash=hash_token(t))
+            for u, t in zip(users, tokens, strict=True)
+        )
+    seeded = time.monotonic()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+    with open(args.tokens_file, "w") as f:
+        json.dump(tokens, f)
+    outcomes = dict(campaign.outcomes.values_list("code", "pk"))
+    json.dump(
+        {
+            "campaign_id": campaign.pk,
+            "public_id": campaign.public_id,
+            "volunteer_ids": [u.pk for u in users],
+            "outcomes": outcomes,
+            "zones": campaign.time_zones,
+            "migrate_s": round(migrated - started, 1),
+            "seed_s": round(seeded - migrated, 1),
+        },
+        sys.stdout,
+    )
+
+
+if __name__ == "__main__":
+    main()

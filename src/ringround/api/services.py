@@ -1,0 +1,82 @@
+"""Making, checking and revoking API tokens.
+
+A token is ``rr_`` and 32 random bytes in URL-safe base64. Only its SHA-256 is stored, so a
+copy of the database gives nobody a working token; the caller sees the token once."""
+
+import copy
+import datetime as dt
+import hashlib
+import os
+import secrets
+import time
+
+from django.utils import timezone
+
+from ringround.audit.services import record_event
+
+from .models import ApiToken
+
+TOKEN_PREFIX = "rr_"
+LAST_USED_EVERY = dt.timedelta(minutes=1)
+CACHE_SECONDS = float(os.environ.get("RINGROUND_API_TOKEN_CACHE_SECONDS", "10"))
+CACHE_SIZE = 50_000
+_recent: dict[str, tuple[float, object]] = {}  # token hash -> (when read, user)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user, name: str, *, by=None) -> tuple[ApiToken, str]:
+    """A new token for ``user``; returns the stored record and the token (shown once)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken.objects.create(
+        user=user, name=name.strip()[:100], prefix=token[:8], secret_hash=hash_token(token)
+    )
+    record_event(by or user, "api_token.create", user, token=record.prefix, name=record.name)
+    return record, token
+
+
+def revoke_token(record: ApiToken, *, by=None) -> ApiToken:
+    if record.revoked_at is None:
+        record.revoked_at = timezone.now()
+        record.save(update_fields=["revoked_at"])
+        forget_cached_tokens()
+        record_event(by, "api_token.revoke", record.user, token=record.prefix, name=record.name)
+    return record
+
+
+def authenticate(token: str):
+    """The active user a token belongs to, or ``None``.
+
+    ``last_used_at`` is written at most once a minute per token, not on every request. A token
+    that worked is remembered by this process for ``CACHE_SECONDS`` (each request gets its own
+    copy of the user), so the calling loop does not read it on every request: a revocation
+    reaches every server process within that time (at once in the process that revoked it)."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    secret_hash = hash_token(token)
+    now = time.monotonic()
+    cached = _recent.get(secret_hash)
+    if cached is not None and now - cached[0] < CACHE_SECONDS:
+        return copy.copy(cached[1])
+    record = (
+        ApiToken.objects.select_related("user")
+        .filter(secret_hash=secret_hash, revoked_at__isnull=True, user__is_active=True)
+        .first()
+    )
+    if record is None:
+        _recent.pop(secret_hash, None)
+        return None
+    moment = timezone.now()
+    if record.last_used_at is None or moment - record.last_used_at > LAST_USED_EVERY:
+        ApiToken.objects.filter(pk=record.pk).update(last_used_at=moment)
+    if CACHE_SECONDS > 0:
+        if len(_recent) >= CACHE_SIZE:
+            _recent.clear()
+        _recent[secret_hash] = (now, copy.copy(record.user))
+    return record.user
+
+
+def forget_cached_tokens() -> None:
+    _recent.clear()

@@ -1,0 +1,113 @@
+"""Invariants 1 and 3 through the API under real concurrency, on PostgreSQL: fifty volunteers'
+clients claiming and recording at once never share a person, and never lose or double a call.
+
+Each thread is one volunteer with a Django test client and its own database connection."""
+
+import collections
+import threading
+import uuid
+
+import pytest
+from django.db import connection
+
+from ringround.calling.models import Call, CallTarget
+from tests.factories import make_volunteer
+
+from .conftest import open_campaign, outcome_body, post, token_client, url
+
+pytestmark = pytest.mark.postgres_only
+
+THREADS = 50
+ROUNDS = 4
+TIMEOUT = 60
+
+
+def run_threads(count, work):
+    errors = []
+    barrier = threading.Barrier(count, timeout=TIMEOUT)
+
+    def body(i):
+        try:
+            work(i, barrier)
+        except BaseException as exc:  # reported in the test's own thread
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=TIMEOUT * 2)
+    assert not any(t.is_alive() for t in threads), "a client thread hung"
+    real = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
+    if errors:
+        raise (real or errors)[0]
+
+
+def test_fifty_clients_claiming_and_recording_at_once_never_share_lose_or_double_a_call():
+    campaign = open_campaign(targets=THREADS * ROUNDS - 10, claims_per_hour=1000)
+    clients = [token_client(make_volunteer(campaign)) for _ in range(THREADS)]
+    claimed = [[None] * THREADS for _ in range(ROUNDS)]
+    acknowledged = [[] for _ in range(THREADS)]
+
+    def work(i, barrier):
+        client = clients[i]
+        for round_ in range(ROUNDS):
+            barrier.wait()
+            response = post(client, url(campaign, "claim"))
+            assert response.status_code in (200, 204), response.content
+            if response.status_code == 204:
+                continue
+            lease = response.json()
+            claimed[round_][i] = lease["contact"]["phone"]
+            key = uuid.uuid4().hex
+            for _ in range(2):  # a phone on a flaky line submits twice
+                stored = post(
+                    client,
+                    url(campaign, "outcomes"),
+                    outcome_body(lease["lease_token"], "refused", key),
+                )
+                assert stored.status_code in (200, 201), stored.content
+            acknowledged[i].append(stored.json()["call_id"])
+
+    run_threads(THREADS, work)
+
+    for round_ in claimed:
+        phones = [p for p in round_ if p]
+        assert len(phones) == len(set(phones)), "a person was handed to two volunteers at once"
+    everyone = [p for round_ in claimed for p in round_ if p]
+    assert len(everyone) == THREADS * ROUNDS - 10, "everybody was called exactly once"
+    assert len(set(everyone)) == len(everyone)
+    stored = set(Call.objects.filter(campaign=campaign).values_list("public_id", flat=True))
+    acked = [c for calls in acknowledged for c in calls]
+    assert set(acked) == stored, "an acknowledged call is missing"
+    assert len(stored) == len(acked) == len(everyone), "a call was stored twice"
+    per_target = collections.Counter(Call.objects.values_list("target_id", flat=True))
+    assert max(per_target.values()) == 1
+    assert not CallTarget.objects.filter(campaign=campaign, state="assigned").exists()
+
+
+def test_one_outcome_submitted_by_fifty_clients_at_once_is_stored_once():
+    campaign = open_campaign(targets=1)
+    volunteer = make_volunteer(campaign)
+    clients = [token_client(volunteer) for _ in range(THREADS)]
+    lease = post(clients[0], url(campaign, "claim")).json()
+    answers = [None] * THREADS
+
+    def work(i, barrier):
+        barrier.wait()
+        response = post(
+            clients[i],
+            url(campaign, "outcomes"),
+            outcome_body(lease["lease_token"], "busy", "same"),
+        )
+        assert response.status_code in (200, 201), response.content
+        answers[i] = (response.status_code, response.json()["call_id"])
+
+    run_threads(THREADS, work)
+    assert Call.objects.count() == 1
+    assert {call_id for _, call_id in answers} == {Call.objects.get().public_id}
+    assert [status for status, _ in answers].count(201) == 1
+    assert CallTarget.objects.get().attempts == 1
