@@ -53,13 +53,22 @@ def normalise(raw: str, default_country: str = "GB") -> Phone:
 
 
 def time_zone_for(e164: str, fallback: str = "Europe/London") -> str:
-    """The number's time zone, where libphonenumber knows a single one for it."""
+    """The number's time zone as libphonenumber knows it.
+
+    A number it places in several zones (a UK mobile: Guernsey, Isle of Man, Jersey, London)
+    gets the fallback when that is one of them, else the first."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return fallback
-    zones = [z for z in pn_timezone.time_zones_for_number(number) if z != "Etc/Unknown"]
-    return zones[0] if zones else fallback
+    return pick_zone(pn_timezone.time_zones_for_number(number), fallback)
+
+
+def pick_zone(zones, fallback: str = "Europe/London") -> str:
+    usable = [z for z in zones if z != "Etc/Unknown"]
+    if not usable:
+        return fallback
+    return fallback if fallback in usable else usable[0]
 
 
 def display(e164: str) -> str:
