@@ -1,6 +1,6 @@
+from django.contrib.auth.views import redirect_to_login
 from django.db import connection
 from django.http import JsonResponse
-from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 
 from ringround.accounts.permissions import is_organiser
