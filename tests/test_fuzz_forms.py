@@ -18,9 +18,24 @@ nasty_text = st.one_of(
     st.text(max_size=300),
     st.sampled_from(
         [
-            "", " ", "0", "-1", "99999999999999999999", "1e309", "NaN", "<script>alert(1)</script>",
-            "=HYPERLINK(\"http://x\")", "'; DROP TABLE contacts_contact; --", "\x00", "😀" * 50,
-            "../../etc/passwd", "{{ 7*7 }}", "%s%s%s", "2027-02-30T25:61", "true", "null",
+            "",
+            " ",
+            "0",
+            "-1",
+            "99999999999999999999",
+            "1e309",
+            "NaN",
+            "<script>alert(1)</script>",
+            '=HYPERLINK("http://x")',
+            "'; DROP TABLE contacts_contact; --",
+            "\x00",
+            "😀" * 50,
+            "../../etc/passwd",
+            "{{ 7*7 }}",
+            "%s%s%s",
+            "2027-02-30T25:61",
+            "true",
+            "null",
         ]
     ),
 )
@@ -29,14 +44,18 @@ nasty_text = st.one_of(
 def form_data(field_names):
     return st.fixed_dictionaries(
         {},
-        optional={name: st.one_of(nasty_text, st.lists(nasty_text, max_size=3)) for name in field_names},
+        optional={
+            name: st.one_of(nasty_text, st.lists(nasty_text, max_size=3)) for name in field_names
+        },
     )
 
 
 def snapshot():
-    return {model._meta.label: model.objects.count() for model in apps.get_models() if model._meta.app_label in (
-        "campaigns", "contacts", "calling", "accounts"
-    )}
+    return {
+        model._meta.label: model.objects.count()
+        for model in apps.get_models()
+        if model._meta.app_label in ("campaigns", "contacts", "calling", "accounts")
+    }
 
 
 def post_and_check(client, url, data, *, ok_statuses=(302,)):
@@ -50,8 +69,23 @@ def post_and_check(client, url, data, *, ok_statuses=(302,)):
 
 
 @FUZZ
-@given(data=form_data(["name", "brief", "calling_start", "calling_end", "calling_days", "lease_minutes",
-                       "max_attempts", "claims_per_hour", "visible_fields", "target_tags", "target_areas"]))
+@given(
+    data=form_data(
+        [
+            "name",
+            "brief",
+            "calling_start",
+            "calling_end",
+            "calling_days",
+            "lease_minutes",
+            "max_attempts",
+            "claims_per_hour",
+            "visible_fields",
+            "target_tags",
+            "target_areas",
+        ]
+    )
+)
 def test_campaign_form_survives_hostile_input(client, data):
     client.force_login(UserFactory(can_organise=True))
     post_and_check(client, reverse("campaigns:create"), data)
@@ -66,7 +100,11 @@ def test_survey_builder_survives_hostile_input(client, data):
 
 
 @FUZZ
-@given(data=form_data(["label", "code", "is_conversation", "retry_after_minutes", "max_attempts", "suppresses"]))
+@given(
+    data=form_data(
+        ["label", "code", "is_conversation", "retry_after_minutes", "max_attempts", "suppresses"]
+    )
+)
 def test_outcome_form_survives_hostile_input(client, data):
     campaign = make_campaign(active=False)
     client.force_login(campaign.organisers.get())
@@ -88,8 +126,10 @@ def test_signup_survives_hostile_input(client, data):
 
 
 @FUZZ
-@given(data=form_data(["outcome", "idempotency_key", "notes", "callback_at", "then", "q1", "q2"]),
-       keep_token=st.booleans())
+@given(
+    data=form_data(["outcome", "idempotency_key", "notes", "callback_at", "then", "q1", "q2"]),
+    keep_token=st.booleans(),
+)
 def test_recording_an_outcome_survives_hostile_input(client, data, keep_token):
     campaign = make_campaign(targets=1)
     volunteer = make_volunteer(campaign)

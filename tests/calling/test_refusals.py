@@ -262,3 +262,27 @@ def test_submission_without_a_usable_idempotency_key_is_refused(survey, key):
         submit(survey, key=key, answers={survey["choice"].key: "Red"})
 
     assert_refused_and_untouched(survey, before)
+
+
+@pytest.mark.django_db
+def test_nul_characters_in_notes_or_answers_are_refused_and_nothing_is_stored():
+    import uuid
+
+    from ringround.calling import rules
+    from ringround.calling.models import Call
+    from tests.factories import make_campaign, make_volunteer
+
+    campaign = make_campaign(targets=1)
+    volunteer = make_volunteer(campaign)
+    noon = dt.datetime(2027, 6, 1, 11, 0, tzinfo=dt.UTC)
+    lease = rules.claim_next(campaign, volunteer, now=noon)
+    for extra in ({"notes": "a\x00b"}, {"answers": {"q1": "x\x00"}}, {"idempotency_key": "k\x00"}):
+        kwargs = {
+            "lease_token": lease.token,
+            "outcome_code": "answered",
+            "idempotency_key": uuid.uuid4().hex,
+        }
+        kwargs.update(extra)
+        with pytest.raises(rules.InvalidOutcome, match="NUL"):
+            rules.record_outcome(campaign, volunteer, now=noon, **kwargs)
+    assert Call.objects.count() == 0

@@ -374,6 +374,8 @@ def record_outcome(
     Returns the stored call; the same call again for a repeated key or a repeated claim."""
     now = now or timezone.now()
     key = (idempotency_key or "").strip()
+    if _has_nul(key, notes, answers, outcome_code, lease_token):
+        raise InvalidOutcome("The form contains a character that cannot be stored (NUL).")
     if not key or len(key) > 64:
         raise InvalidOutcome("The form is missing its submission key; reload the page.")
     existing = Call.objects.filter(volunteer=volunteer, idempotency_key=key).first()
@@ -432,6 +434,20 @@ def record_outcome(
             raise
         return existing
     return call
+
+
+def _has_nul(*values) -> bool:
+    """PostgreSQL text cannot hold NUL characters; refuse them with a clear error."""
+    for value in values:
+        if isinstance(value, dict):
+            if _has_nul(*value.keys(), *value.values()):
+                return True
+        elif isinstance(value, list | tuple):
+            if _has_nul(*value):
+                return True
+        elif isinstance(value, str) and "\x00" in value:
+            return True
+    return False
 
 
 def _apply_outcome(campaign, target, outcome, now, callback_at=None) -> None:
