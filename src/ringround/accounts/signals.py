@@ -1,9 +1,11 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.db.models.signals import m2m_changed, pre_save
 from django.dispatch import receiver
 
 from ringround.audit.services import client_ip, record_event
+from ringround.campaigns.models import Campaign
 
-from .models import UserSession
+from .models import User, UserSession
 
 
 @receiver(user_logged_in)
@@ -27,3 +29,31 @@ def remember_session(sender, request, user, **kwargs):
 def forget_session(sender, request, user, **kwargs):
     if request is not None and getattr(request, "session", None) and request.session.session_key:
         UserSession.objects.filter(session_key=request.session.session_key).delete()
+
+
+ROLE_FLAGS = ("is_superuser", "is_staff", "can_organise", "is_active")
+
+
+@receiver(pre_save, sender=User)
+def audit_role_change(sender, instance, **kwargs):
+    """Any change to what a person may do is an audit event, wherever it was made."""
+    if not instance.pk:
+        return
+    before = User.objects.filter(pk=instance.pk).values(*ROLE_FLAGS).first()
+    if before is None:
+        return
+    changed = {f: getattr(instance, f) for f in ROLE_FLAGS if before[f] != getattr(instance, f)}
+    if changed:
+        record_event(None, "permission.change", instance, **changed)
+
+
+@receiver(m2m_changed, sender=Campaign.organisers.through)
+def audit_organiser_change(sender, instance, action, pk_set, **kwargs):
+    if action in ("post_add", "post_remove") and isinstance(instance, Campaign):
+        record_event(
+            None,
+            f"permission.organiser_{'added' if action == 'post_add' else 'removed'}",
+            instance,
+            campaign=instance,
+            users=sorted(pk_set or []),
+        )
