@@ -126,6 +126,9 @@ def database_config() -> dict:
 
 
 DATABASES = {"default": database_config()}
+if os.environ.get("RINGROUND_TEST_DB_NAME"):
+    # Lets two test runs share one PostgreSQL server without dropping each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["RINGROUND_TEST_DB_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
