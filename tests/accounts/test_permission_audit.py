@@ -1,7 +1,7 @@
 import pytest
 
 from ringround.audit.models import AuditEvent
-from tests.factories import UserFactory, make_campaign
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,14 +17,3 @@ def test_granting_or_removing_a_role_is_audited():
         {"can_organise": True},
         {"is_superuser": True},
     ]
-
-
-def test_adding_and_removing_an_organiser_is_audited():
-    campaign = make_campaign()
-    helper = UserFactory()
-    campaign.organisers.add(helper)
-    campaign.organisers.remove(helper)
-    actions = set(
-        AuditEvent.objects.filter(campaign_id=campaign.pk).values_list("action", flat=True)
-    )
-    assert {"permission.organiser_added", "permission.organiser_removed"} <= actions

@@ -1,9 +1,8 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out
-from django.db.models.signals import m2m_changed, pre_save
+from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
 from ringround.audit.services import client_ip, record_event
-from ringround.campaigns.models import Campaign
 
 from .models import User, UserSession
 
@@ -35,9 +34,10 @@ ROLE_FLAGS = ("is_superuser", "is_staff", "can_organise", "is_active")
 
 
 @receiver(pre_save, sender=User)
-def audit_role_change(sender, instance, **kwargs):
-    """Any change to what a person may do is an audit event, wherever it was made."""
-    if not instance.pk:
+def audit_role_change(sender, instance, raw=False, **kwargs):
+    """Any change to what a person may do is an audit event, wherever it was made (a restore
+    loading a backup is not a change)."""
+    if raw or not instance.pk:
         return
     before = User.objects.filter(pk=instance.pk).values(*ROLE_FLAGS).first()
     if before is None:
@@ -45,15 +45,3 @@ def audit_role_change(sender, instance, **kwargs):
     changed = {f: getattr(instance, f) for f in ROLE_FLAGS if before[f] != getattr(instance, f)}
     if changed:
         record_event(None, "permission.change", instance, **changed)
-
-
-@receiver(m2m_changed, sender=Campaign.organisers.through)
-def audit_organiser_change(sender, instance, action, pk_set, **kwargs):
-    if action in ("post_add", "post_remove") and isinstance(instance, Campaign):
-        record_event(
-            None,
-            f"permission.organiser_{'added' if action == 'post_add' else 'removed'}",
-            instance,
-            campaign=instance,
-            users=sorted(pk_set or []),
-        )
