@@ -36,6 +36,7 @@ from .rows import (
     pack_rows,
     prepare_batch,
     prepare_in_worker,
+    unpack_records,
 )
 
 BIG_FILE_BYTES = 4 * 1024 * 1024  # smaller files are quicker without worker processes
@@ -213,7 +214,8 @@ class BaseImporter:
                     if isinstance(item, BaseException):
                         raise item
                     count, progress, future = item
-                    yield count, progress, future.result()
+                    records, rejects, blank = future.result()
+                    yield count, progress, (unpack_records(records), rejects, blank)
             finally:
                 stop.set()
                 while reader.is_alive():
