@@ -69,6 +69,14 @@ def add_question(
     )
 
 
+def add_outcome(campaign, outcome: OutcomeCode) -> OutcomeCode:
+    """A custom outcome, listed after the existing ones."""
+    outcome.campaign = campaign
+    outcome.position = campaign.outcomes.count()
+    outcome.save()
+    return outcome
+
+
 @transaction.atomic
 def move_question(question: Question, direction: int) -> None:
     """Swap a question with its neighbour (direction -1 up, +1 down)."""

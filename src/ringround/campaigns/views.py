@@ -166,10 +166,7 @@ def campaign_outcomes(request, public_id):
     campaign = campaign_for_organiser(request.user, public_id)
     form = OutcomeCodeForm(request.POST or None, campaign=campaign)
     if request.method == "POST" and form.is_valid():
-        outcome = form.save(commit=False)
-        outcome.campaign = campaign
-        outcome.position = campaign.outcomes.count()
-        outcome.save()
+        outcome = services.add_outcome(campaign, form.save(commit=False))
         messages.success(request, f"Outcome “{outcome.label}” added.")
         return redirect("campaigns:outcomes", campaign.public_id)
     return render(
