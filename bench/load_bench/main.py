@@ -87,7 +87,7 @@ class CpuMeter:
         self.server_pid, self.url = server_pid, url
 
     def _sample(self):
-        server = [self.server_pid, *children(self.server_pid)]
+        server = [self.server_pid, *children(self.server_pid)] if self.server_pid else []
         return (
             {p: cpu_seconds(p) for p in server},
             {p: cpu_seconds(p) for p in postgres_pids(self.url)},
@@ -286,6 +286,9 @@ async def http_run(args, seed, tokens, n, server, faults):
 
 
 async def baseline_run(args, seed, n):
+    """The baseline's run, and PostgreSQL's CPU % during it (read before its connections
+    close, since a closed backend's CPU can no longer be read)."""
+    meter = CpuMeter(None, database_url(args))
     pool = asyncio.Queue()
     conns = [
         await psycopg.AsyncConnection.connect(database_url(args), autocommit=True)
@@ -295,7 +298,9 @@ async def baseline_run(args, seed, n):
         pool.put_nowait(conn)
     volunteers = [DbVolunteer(pool, seed["volunteer_ids"][i], seed) for i in range(n)]
     try:
-        return await run(volunteers, args)
+        meter.start()
+        result = await run(volunteers, args)
+        return *result, meter.stop()["db_cpu_pct"]
     finally:
         for conn in conns:
             await conn.close()
@@ -412,12 +417,13 @@ def main():
             if not args.no_baseline and not args.faults:
                 vacuum(args)
                 b_since = checks.mark(database_url(args))
-                b_stats, b_measured, b_cpu = asyncio.run(baseline_run(args, seed, n))
+                b_stats, b_measured, b_cpu, b_db_pct = asyncio.run(baseline_run(args, seed, n))
                 b_found = checks.verify(
                     database_url(args), seed, b_since, b_stats.acknowledged, "id"
                 )
                 baseline = round(b_stats.cycles / b_measured, 1)
                 report("baseline", summarise(n, b_stats, b_measured, b_cpu, b_found))
+                extra["baseline_db_cpu_ms_per_cycle"] = round(10 * b_db_pct / baseline, 2)
             line = summarise(n, stats, measured, cpu, found, baseline, extra)
             report("ringround", line)
             print(json.dumps(line), flush=True)

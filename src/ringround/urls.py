@@ -5,6 +5,7 @@ from . import views
 from .api.urls import api
 
 urlpatterns = [
+    path("api/v1/", api.urls),  # first: the calling loop's requests resolve without a walk
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("ringround.accounts.urls")),
@@ -14,6 +15,5 @@ urlpatterns = [
     path("call/", include("ringround.calling.urls")),
     path("privacy/", include("ringround.privacy.urls")),
     path("audit/", include("ringround.audit.urls")),
-    path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -17,8 +17,8 @@ class TwoFactorMiddleware:
         user = getattr(request, "user", None)
         if (
             user is not None
-            and user.is_authenticated
             and not request.path.startswith(ALWAYS_ALLOWED)
+            and user.is_authenticated
         ):
             if user_has_device(user) and not user.is_verified():
                 return redirect(f"{reverse('accounts:2fa_verify')}?next={request.path}")

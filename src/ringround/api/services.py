@@ -12,6 +12,8 @@ import time
 
 from django.utils import timezone
 
+from ringround import rawsql
+from ringround.accounts.models import User
 from ringround.audit.services import record_event
 
 from .models import ApiToken
@@ -21,6 +23,12 @@ LAST_USED_EVERY = dt.timedelta(minutes=1)
 CACHE_SECONDS = float(os.environ.get("RINGROUND_API_TOKEN_CACHE_SECONDS", "10"))
 CACHE_SIZE = 50_000
 _recent: dict[str, tuple[float, object]] = {}  # token hash -> (when read, user)
+_TOKEN = rawsql.Columns(ApiToken, "k")
+_USER = rawsql.Columns(User, "u")
+_ACTIVE_TOKEN = f"""
+    SELECT {_TOKEN.sql}, {_USER.sql}
+      FROM {ApiToken._meta.db_table} k JOIN {User._meta.db_table} u ON u.id = k.user_id
+     WHERE k.secret_hash = %s AND k.revoked_at IS NULL AND u.is_active"""
 
 
 def hash_token(token: str) -> str:
@@ -60,14 +68,11 @@ def authenticate(token: str):
     cached = _recent.get(secret_hash)
     if cached is not None and now - cached[0] < CACHE_SECONDS:
         return copy.copy(cached[1])
-    record = (
-        ApiToken.objects.select_related("user")
-        .filter(secret_hash=secret_hash, revoked_at__isnull=True, user__is_active=True)
-        .first()
-    )
-    if record is None:
+    rows = rawsql.fetch(_ACTIVE_TOKEN, [secret_hash], _TOKEN, _USER)
+    if not rows:
         _recent.pop(secret_hash, None)
         return None
+    record, record.user = rows[0]
     moment = timezone.now()
     if record.last_used_at is None or moment - record.last_used_at > LAST_USED_EVERY:
         ApiToken.objects.filter(pk=record.pk).update(last_used_at=moment)

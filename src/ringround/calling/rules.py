@@ -17,6 +17,8 @@ once per client idempotency key, even if the lease has since expired.
 """
 
 import datetime as dt
+import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.core import signing
@@ -24,8 +26,10 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
+from ringround import rawsql
 from ringround.campaigns.models import Campaign, Membership, OutcomeCode, Question
-from ringround.contacts.models import Suppression
+from ringround.contacts.models import Contact, Suppression
+from ringround.ids import new_public_id
 
 from .models import Call, CallTarget
 
@@ -104,10 +108,8 @@ def check_claim_rate(campaign: Campaign, membership: Membership, now: dt.datetim
     """Allow at most ``claims_per_hour`` new contacts per volunteer per hour, so nobody can
     page through the list; a burst beyond it is refused and flagged to the organisers.
     Only contacts actually handed out count (``count_claim``), not empty asks."""
-    window_start = membership.claims_window_start
-    if window_start is None or now - window_start >= dt.timedelta(hours=1):
-        return
-    if membership.claims_in_window >= campaign.claims_per_hour:
+    if claim_limit_reached(campaign, membership, now):
+        window_start = membership.claims_window_start
         if membership.flagged_at is None or membership.flagged_at < window_start:
             Membership.objects.filter(pk=membership.pk).update(flagged_at=now)
             from ringround.audit.services import record_event
@@ -125,9 +127,20 @@ def check_claim_rate(campaign: Campaign, membership: Membership, now: dt.datetim
         )
 
 
-def count_claim(membership: Membership, now: dt.datetime) -> None:
+def claim_limit_reached(campaign: Campaign, membership: Membership, now: dt.datetime) -> bool:
+    return (
+        not _new_claims_window(membership, now)
+        and membership.claims_in_window >= campaign.claims_per_hour
+    )
+
+
+def _new_claims_window(membership: Membership, now: dt.datetime) -> bool:
     window_start = membership.claims_window_start
-    if window_start is None or now - window_start >= dt.timedelta(hours=1):
+    return window_start is None or now - window_start >= dt.timedelta(hours=1)
+
+
+def count_claim(membership: Membership, now: dt.datetime) -> None:
+    if _new_claims_window(membership, now):
         Membership.objects.filter(pk=membership.pk).update(
             claims_window_start=now, claims_in_window=1
         )
@@ -156,6 +169,7 @@ def claimable_targets(campaign: Campaign, now: dt.datetime):
 
 CLAIM_ORDER = ("-priority", "next_call_at", "id")
 RACE_LOST = object()  # _take_best: someone else took the candidate first; try again
+STEP_BY_STEP = object()  # the one-statement claim met a case it leaves to the general path
 
 
 def claim_next(
@@ -167,18 +181,24 @@ def claim_next(
 ) -> Lease | None:
     """Lease the best claimable target to ``volunteer``; ``None`` when nobody is left to call.
 
-    A volunteer who already holds a lease gets the same person back."""
+    A volunteer who already holds a lease gets the same person back (renewed); otherwise the
+    claim rate is checked, the best target taken and the claim counted. On PostgreSQL those
+    steps are one statement (``_claim_on_postgresql``); the step-by-step path below is the
+    same rules, for SQLite and for the rare cases the statement leaves to it."""
     now = now or timezone.now()
     membership = check_can_call(campaign, volunteer, membership)
+    expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
+    if connection.vendor == "postgresql" and not claim_limit_reached(campaign, membership, now):
+        lease = _claim_on_postgresql(campaign, volunteer, membership, now, expires_at)
+        if lease is not STEP_BY_STEP:
+            return lease
     held = _renew_held_lease(campaign, volunteer, now)
     if held:
         return held
     check_claim_rate(campaign, membership, now)
-    expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
-    take = _take_best_postgresql if connection.vendor == "postgresql" else _take_best
     for _ in range(CLAIM_ATTEMPTS):
         try:
-            target = take(campaign, volunteer, now, expires_at)
+            target = _take_best(campaign, volunteer, now, expires_at)
         except IntegrityError:
             # The same volunteer claimed twice at once: the database kept one lease.
             held = _renew_held_lease(campaign, volunteer, now)
@@ -204,8 +224,8 @@ def _lapsed_then_ready(claimable):
 
 
 def _take_best(campaign, volunteer, now, expires_at) -> CallTarget | None:
-    """Any database (SQLite): inside a write transaction, pick the best claimable target, then
-    assign it with a compare-and-swap UPDATE that only succeeds if it is still claimable.
+    """Inside a write transaction, pick the best claimable target, then assign it with a
+    compare-and-swap UPDATE that only succeeds if it is still claimable.
 
     Returns the target, ``None`` if nobody is claimable, or ``RACE_LOST``."""
     claimable = claimable_targets(campaign, now)
@@ -224,8 +244,12 @@ def _take_best(campaign, volunteer, now, expires_at) -> CallTarget | None:
     return CallTarget.objects.select_related("contact").get(pk=candidate.pk)
 
 
-# The same choice on PostgreSQL, in one statement: the conditions of claimable_targets() and
-# the order of _lapsed_then_ready(), written out (the calling tests run on both databases).
+# claim_next on PostgreSQL, in one statement: renew the lease the volunteer holds, or else take
+# the best lapsed lease or ready target (the conditions of claimable_targets() and the order of
+# _lapsed_then_ready(), written out) and count the claim; then read the contact. Candidates
+# are locked with FOR UPDATE SKIP LOCKED, so concurrent claimers pass over each other's rows
+# instead of waiting, and a row changed meanwhile is checked again; each part walks its own
+# partial index in claim order, so the cost does not grow with the size of the campaign.
 _CANDIDATE = """
     SELECT t.id FROM calling_calltarget t
      WHERE t.campaign_id = %(campaign)s AND {part}
@@ -233,36 +257,67 @@ _CANDIDATE = """
        AND NOT EXISTS (SELECT 1 FROM contacts_suppression s WHERE s.phone = t.phone)
      ORDER BY t.priority DESC, t.next_call_at, t.id
      LIMIT 1 FOR UPDATE SKIP LOCKED"""
+_HELD = """campaign_id = %(campaign)s AND held_by_id = %(volunteer)s AND state = 'assigned'"""
+_TARGET = rawsql.Columns(CallTarget, "t")
+_CONTACT = rawsql.Columns(Contact, "c")
 CLAIM_ON_POSTGRESQL = f"""
-UPDATE calling_calltarget
-   SET state = 'assigned', held_by_id = %(volunteer)s, leased_at = %(now)s,
-       lease_expires_at = %(expires_at)s
- WHERE id = COALESCE(
+WITH own AS (
+    SELECT 1 FROM calling_calltarget WHERE {_HELD}
+), renewed AS (
+    UPDATE calling_calltarget SET lease_expires_at = %(expires_at)s
+     WHERE {_HELD} AND lease_expires_at > %(now)s
+    RETURNING *
+), taken AS (
+    UPDATE calling_calltarget
+       SET state = 'assigned', held_by_id = %(volunteer)s, leased_at = %(now)s,
+           lease_expires_at = %(expires_at)s
+     WHERE NOT EXISTS (SELECT 1 FROM own) AND id = COALESCE(
        ({_CANDIDATE.format(part="t.state = 'assigned' AND t.lease_expires_at <= %(now)s")}),
        ({_CANDIDATE.format(part="t.state IN ('ready', 'waiting') AND t.next_call_at <= %(now)s")}))
-RETURNING *"""
+    RETURNING *
+), counted AS (
+    UPDATE campaigns_membership
+       SET claims_window_start = CASE WHEN %(new_window)s THEN %(now)s
+                                      ELSE claims_window_start END,
+           claims_in_window = CASE WHEN %(new_window)s THEN 1 ELSE claims_in_window + 1 END
+     WHERE id = %(membership)s AND EXISTS (SELECT 1 FROM taken)
+)
+SELECT {_TARGET.sql}, {_CONTACT.sql},
+       EXISTS (SELECT 1 FROM own) AS held_before
+  FROM (SELECT 1) AS one
+  LEFT JOIN (SELECT * FROM renewed UNION ALL SELECT * FROM taken) t ON true
+  LEFT JOIN contacts_contact c ON c.id = t.contact_id"""
 
 
-def _take_best_postgresql(campaign, volunteer, now, expires_at) -> CallTarget | None:
-    """PostgreSQL: the same choice in one statement and one round trip.
-
-    The best lapsed lease, else the best ready or due target, is locked with ``FOR UPDATE SKIP
-    LOCKED`` (concurrent claimers pass over each other's rows instead of waiting, and a row
-    changed meanwhile is re-checked against the conditions) and assigned by the same UPDATE.
-    Each part walks its own partial index in claim order, so the cost does not grow with the
-    size of the campaign. Returns the target or ``None`` if nobody is claimable."""
-    claimed = CallTarget.objects.raw(
-        CLAIM_ON_POSTGRESQL,
-        {
-            "campaign": campaign.pk,
-            "volunteer": volunteer.pk,
-            "now": now,
-            "expires_at": expires_at,
-            "open_zones": campaign.open_time_zones(now),
-            "max_attempts": campaign.max_attempts,
-        },
-    )
-    return next(iter(claimed), None)
+def _claim_on_postgresql(campaign, volunteer, membership, now, expires_at):
+    """claim_next's steps in one round trip. Returns the lease, ``None`` if nobody is
+    claimable, or ``STEP_BY_STEP`` when the volunteer held a lease the statement did not renew
+    (it had lapsed, or changed meanwhile) or claimed twice at once: the general path sorts
+    those out."""
+    params = {
+        "campaign": campaign.pk,
+        "volunteer": volunteer.pk,
+        "membership": membership.pk,
+        "now": now,
+        "expires_at": expires_at,
+        "open_zones": campaign.open_time_zones(now),
+        "max_attempts": campaign.max_attempts,
+        "new_window": _new_claims_window(membership, now),
+    }
+    try:
+        # Inside a transaction (tests, or a caller's atomic block) a refused statement must
+        # not spoil the rest of it; on its own it needs no transaction of its own.
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            [(target, contact, held_before)] = rawsql.fetch(
+                CLAIM_ON_POSTGRESQL, params, _TARGET, _CONTACT
+            )
+    except IntegrityError:
+        return STEP_BY_STEP
+    if target is None:
+        return STEP_BY_STEP if held_before else None
+    target.contact = contact
+    target.campaign = campaign
+    return Lease(target, lease_token(target), expires_at)
 
 
 def _renew_held_lease(campaign: Campaign, volunteer, now: dt.datetime) -> Lease | None:
@@ -378,61 +433,169 @@ def record_outcome(
         raise InvalidOutcome("The form contains a character that cannot be stored (NUL).")
     if not key or len(key) > 64:
         raise InvalidOutcome("The form is missing its submission key; reload the page.")
-    existing = Call.objects.filter(volunteer=volunteer, idempotency_key=key).first()
-    if existing is not None:
-        return existing
-    claim = read_lease_token(lease_token, campaign, volunteer)
-    outcome = OutcomeCode.objects.filter(campaign=campaign, code=outcome_code).first()
-    if outcome is None:
-        raise InvalidOutcome("Choose what happened on the call.", {"outcome": "Unknown outcome."})
-    clean = clean_answers(campaign, outcome, answers or {})
-    notes = (notes or "")[:MAX_TEXT_ANSWER]
     try:
-        with transaction.atomic():
-            target = CallTarget.objects.select_for_update().get(
-                pk=claim.target_id, campaign=campaign
-            )
-            # A second submission for this claim (another key) fails on one_call_per_claim
-            # and is answered below with the call already stored.
-            still_ours = target.held_by_id == volunteer.pk and target.state == State.ASSIGNED
-            lapsed_to_pool = (
-                target.held_by_id is None and target.state in CallTarget.CLAIMABLE_STATES
-            )
-            call = Call.objects.create(
-                campaign=campaign,
-                target=target,
-                volunteer=volunteer,
-                outcome=outcome,
-                answers=clean,
-                notes=notes,
-                started_at=claim.leased_at,
-                ended_at=now,
-                idempotency_key=key,
-                lease_lost=not (still_ours or lapsed_to_pool),
-            )
-            if still_ours or lapsed_to_pool:
-                _apply_outcome(campaign, target, outcome, now, callback_at)
-            if outcome.suppresses:
-                from ringround.contacts.services import suppress_number
-
-                reason = (
-                    Suppression.Reason.WRONG_NUMBER
-                    if outcome.code == "wrong_number"
-                    else Suppression.Reason.REQUESTED
-                )
-                suppress_number(
-                    target.phone, reason=reason, by=volunteer, note=f"Outcome: {outcome.label}"
-                )
-    except IntegrityError:
-        # A retried submit raced the first one: the first one is the call.
+        claim = read_lease_token(lease_token, campaign, volunteer)
+        outcome, questions = outcome_and_questions(campaign, outcome_code)
+        clean = clean_answers(campaign, outcome, answers or {}, questions)
+    except CallingError:
+        # A retry of a call stored already gets that call, even if it would not pass now.
         existing = Call.objects.filter(volunteer=volunteer, idempotency_key=key).first()
-        if existing is None:
-            existing = Call.objects.filter(
+        if existing is not None:
+            return existing
+        raise
+    notes = (notes or "")[:MAX_TEXT_ANSWER]
+    one_statement = connection.vendor == "postgresql" and not outcome.suppresses
+    store = _store_call_on_postgresql if one_statement else _store_call
+    try:
+        call = store(campaign, volunteer, claim, outcome, clean, notes, key, now, callback_at)
+    except IntegrityError:
+        call = None
+    if call is None:
+        # A retried submit (same key), or a second one for this claim: the first is the call.
+        call = Call.objects.filter(volunteer=volunteer, idempotency_key=key).first()
+        if call is None:
+            call = Call.objects.filter(
                 target_id=claim.target_id, volunteer=volunteer, started_at=claim.leased_at
             ).first()
-        if existing is None:
-            raise
-        return existing
+        if call is None:
+            raise InvalidLease("This call is not yours to record (the contact is unknown).")
+    return call
+
+
+_OUTCOME = rawsql.Columns(OutcomeCode, "o")
+_QUESTION = rawsql.Columns(Question, "q")
+_OUTCOME_AND_QUESTIONS = f"""
+    SELECT {_OUTCOME.sql}, {_QUESTION.sql}
+      FROM campaigns_outcomecode o
+      LEFT JOIN campaigns_question q ON q.campaign_id = o.campaign_id AND o.is_conversation
+     WHERE o.campaign_id = %s AND o.code = %s
+     ORDER BY q.position, q.id"""
+
+
+def outcome_and_questions(campaign: Campaign, code: str) -> tuple[OutcomeCode, list[Question]]:
+    """The campaign's outcome of this code, and the survey if it is a conversation (one
+    query: this is read for every call)."""
+    rows = rawsql.fetch(_OUTCOME_AND_QUESTIONS, [campaign.pk, code], _OUTCOME, _QUESTION)
+    if not rows:
+        raise InvalidOutcome("Choose what happened on the call.", {"outcome": "Unknown outcome."})
+    return rows[0][0], [question for _, question in rows if question is not None]
+
+
+def _store_call(campaign, volunteer, claim, outcome, answers, notes, key, now, callback_at):
+    """Store the call and apply the outcome to the target, in one transaction with the target
+    locked. A second call for the same key or claim fails on a unique constraint."""
+    with transaction.atomic():
+        target = (
+            CallTarget.objects.select_for_update()
+            .filter(pk=claim.target_id, campaign=campaign)
+            .first()
+        )
+        if target is None:
+            return None
+        still_ours = target.held_by_id == volunteer.pk and target.state == State.ASSIGNED
+        lapsed_to_pool = target.held_by_id is None and target.state in CallTarget.CLAIMABLE_STATES
+        call = Call.objects.create(
+            campaign=campaign,
+            target=target,
+            volunteer=volunteer,
+            outcome=outcome,
+            answers=answers,
+            notes=notes,
+            started_at=claim.leased_at,
+            ended_at=now,
+            idempotency_key=key,
+            lease_lost=not (still_ours or lapsed_to_pool),
+        )
+        if still_ours or lapsed_to_pool:
+            _apply_outcome(campaign, target, outcome, now, callback_at)
+        if outcome.suppresses:
+            from ringround.contacts.services import suppress_number
+
+            reason = (
+                Suppression.Reason.WRONG_NUMBER
+                if outcome.code == "wrong_number"
+                else Suppression.Reason.REQUESTED
+            )
+            suppress_number(
+                target.phone, reason=reason, by=volunteer, note=f"Outcome: {outcome.label}"
+            )
+    return call
+
+
+# _store_call on PostgreSQL in one statement (outcomes that do not suppress the number): lock
+# the target, store the call unless its key or claim is stored already, and apply the outcome
+# as _apply_outcome does, unless the lease had passed to someone else.
+STORE_CALL_ON_POSTGRESQL = """
+WITH target AS (
+    SELECT id, COALESCE(held_by_id = %(volunteer)s AND state = 'assigned', false)
+               OR (held_by_id IS NULL AND state IN ('ready', 'waiting')) AS ours
+      FROM calling_calltarget WHERE id = %(target)s AND campaign_id = %(campaign)s
+       FOR UPDATE
+), stored AS (
+    INSERT INTO calling_call (public_id, campaign_id, target_id, volunteer_id, outcome_id,
+                              answers, notes, started_at, ended_at, idempotency_key, lease_lost)
+    SELECT %(public_id)s, %(campaign)s, id, %(volunteer)s, %(outcome)s, %(answers)s::jsonb,
+           %(notes)s, %(started_at)s, %(now)s, %(key)s, NOT ours
+      FROM target
+        ON CONFLICT DO NOTHING
+    RETURNING id, lease_lost
+), applied AS (
+    UPDATE calling_calltarget t
+       SET attempts = t.attempts + 1, last_outcome_id = %(outcome)s, held_by_id = NULL,
+           lease_expires_at = NULL,
+           state = CASE WHEN NOT %(retries)s THEN 'done'
+                        WHEN t.attempts + 1 < %(limit)s THEN 'waiting'
+                        ELSE 'exhausted' END,
+           next_call_at = CASE WHEN %(retries)s AND t.attempts + 1 < %(limit)s
+                               THEN %(retry_at)s ELSE t.next_call_at END
+      FROM stored
+     WHERE t.id = %(target)s AND NOT stored.lease_lost
+)
+SELECT id, lease_lost FROM stored"""
+
+
+def _store_call_on_postgresql(
+    campaign, volunteer, claim, outcome, answers, notes, key, now, callback_at
+):
+    """``_store_call`` in one round trip; ``None`` if the call was stored already."""
+    public_id = new_public_id()
+    retry_at = now + dt.timedelta(minutes=outcome.retry_after_minutes or 0)
+    params = {
+        "volunteer": volunteer.pk,
+        "target": claim.target_id,
+        "campaign": campaign.pk,
+        "public_id": public_id,
+        "outcome": outcome.pk,
+        "answers": json.dumps(answers),
+        "notes": notes,
+        "started_at": claim.leased_at,
+        "now": now,
+        "key": key,
+        "retries": outcome.retries,
+        "limit": min(outcome.max_attempts, campaign.max_attempts),
+        "retry_at": callback_at or retry_at,
+    }
+    with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        with rawsql.cursor() as cursor:
+            cursor.execute(STORE_CALL_ON_POSTGRESQL, params)
+            row = cursor.fetchone()
+    if row is None:
+        return None
+    call = Call(
+        id=row[0],
+        public_id=public_id,
+        campaign=campaign,
+        target_id=claim.target_id,
+        volunteer=volunteer,
+        outcome=outcome,
+        answers=answers,
+        notes=notes,
+        started_at=claim.leased_at,
+        ended_at=now,
+        idempotency_key=key,
+        lease_lost=row[1],
+    )
+    call._state.adding, call._state.db = False, connection.alias
     return call
 
 
@@ -477,12 +640,15 @@ def _apply_outcome(campaign, target, outcome, now, callback_at=None) -> None:
     )
 
 
-def clean_answers(campaign: Campaign, outcome: OutcomeCode, raw: dict) -> dict:
-    """Survey answers checked against the questions; only a conversation carries answers."""
+def clean_answers(
+    campaign: Campaign, outcome: OutcomeCode, raw: dict, questions: list[Question] | None = None
+) -> dict:
+    """Survey answers checked against the questions (``questions``: read already); only a
+    conversation carries answers."""
     if not outcome.is_conversation:
         return {}
     clean, errors = {}, {}
-    for question in campaign.questions.all():
+    for question in campaign.questions.all() if questions is None else questions:
         value = raw.get(question.key)
         if question.kind == Question.Kind.MULTIPLE:
             values = value if isinstance(value, list) else ([value] if value else [])

@@ -1,5 +1,6 @@
 """Call scripts: Markdown rendered safely, then merge fields filled in, escaped."""
 
+import functools
 import html
 import re
 
@@ -43,16 +44,23 @@ def render_script(script: str, fields: dict) -> str:
 
     The Markdown is sanitised before values go in, and values are escaped, so neither the
     script's author nor a contact's data can inject markup."""
-    safe_html = nh3.clean(
-        _markdown.render(script or ""),
-        tags=ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}},
-        url_schemes={"https", "http", "mailto", "tel"},
-        link_rel="noopener noreferrer nofollow",
-    )
+    safe_html = _safe_html(script or "")
 
     def fill(match: re.Match) -> str:
         value = fields.get(match.group(1).strip())
         return html.escape(str(value)) if value not in (None, "") else ""
 
     return MERGE_FIELD.sub(fill, safe_html)
+
+
+@functools.lru_cache(maxsize=128)
+def _safe_html(script: str) -> str:
+    """The script as sanitised HTML; remembered, since every contact card of a campaign
+    renders the same script."""
+    return nh3.clean(
+        _markdown.render(script),
+        tags=ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}},
+        url_schemes={"https", "http", "mailto", "tel"},
+        link_rel="noopener noreferrer nofollow",
+    )
