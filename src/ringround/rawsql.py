@@ -9,7 +9,7 @@ On PostgreSQL these statements go with server-side parameters, so that psycopg p
 after a few uses and PostgreSQL stops planning it again for every call (the rest of Django
 keeps its client-side binding)."""
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 
 class Columns:
@@ -25,34 +25,40 @@ class Columns:
     def __len__(self):
         return len(self.fields)
 
-    def converters(self) -> list:
+    def converters(self, connection) -> list:
+        """(position, column, converters) of each field whose value the database backend or
+        the field converts on the way out, as the ORM's compiler would."""
         vendor = connection.vendor
         if vendor not in self._converters:
-            per_field = []
-            for field in self.fields:
+            found = []
+            for position, field in enumerate(self.fields):
                 column = field.get_col(self.alias)
-                found = connection.ops.get_db_converters(column) + column.get_db_converters(
-                    connection
-                )
-                per_field.append((column, found))
-            self._converters[vendor] = per_field
+                converters = connection.ops.get_db_converters(column)
+                converters += column.get_db_converters(connection)
+                if converters:
+                    found.append((position, column, converters))
+            self._converters[vendor] = found
         return self._converters[vendor]
 
-    def build(self, values):
+    def build(self, values, connection):
         """The model instance for these values; ``None`` for a LEFT JOIN that found nothing."""
         if values[0] is None:
             return None
-        converted = []
-        for value, (column, converters) in zip(values, self.converters(), strict=True):
-            for convert in converters:
-                value = convert(value, column, connection)
-            converted.append(value)
-        return self.model.from_db(connection.alias, self.attnames, converted)
+        converting = self.converters(connection)
+        if converting:
+            values = list(values)
+            for position, column, converters in converting:
+                value = values[position]
+                for convert in converters:
+                    value = convert(value, column, connection)
+                values[position] = value
+        return self.model.from_db(connection.alias, self.attnames, values)
 
 
-def cursor():
+def cursor(connection=None):
     """A cursor of Django's connection (its error wrapping, its query log in tests); on
     PostgreSQL one that binds parameters on the server and prepares repeated statements."""
+    connection = connection or connections[DEFAULT_DB_ALIAS]
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg
@@ -66,14 +72,15 @@ def cursor():
 def fetch(sql: str, params, *columns: Columns) -> list[tuple]:
     """Each row as a tuple: one model instance (or ``None``) per ``Columns``, in order, then any
     further values of the row as they came."""
-    with cursor() as cursor_:
+    connection = connections[DEFAULT_DB_ALIAS]  # once: each lookup is a thread-local read
+    with cursor(connection) as cursor_:
         cursor_.execute(sql, params)
         rows = cursor_.fetchall()
     built = []
     for row in rows:
         start, items = 0, []
         for part in columns:
-            items.append(part.build(row[start : start + len(part)]))
+            items.append(part.build(row[start : start + len(part)], connection))
             start += len(part)
         built.append((*items, *row[start:]))
     return built
@@ -85,6 +92,7 @@ _INSERTS: dict = {}
 def insert(obj):
     """Store a new model instance as ``save()`` would (defaults, ``auto_now_add``, the fields'
     own conversions) in one hand-written INSERT, and give it its id."""
+    connection = connections[DEFAULT_DB_ALIAS]
     model = type(obj)
     fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     key = (model, connection.vendor)
@@ -95,7 +103,7 @@ def insert(obj):
             f'VALUES ({", ".join(["%s"] * len(fields))}) RETURNING "{model._meta.pk.column}"'
         )
     values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
-    with cursor() as cursor_:
+    with cursor(connection) as cursor_:
         cursor_.execute(_INSERTS[key], values)
         obj.pk = cursor_.fetchone()[0]
     obj._state.adding, obj._state.db = False, connection.alias

@@ -6,7 +6,7 @@ each endpoint only calls the rule and lets the refusal travel."""
 import logging
 
 from django.db import DataError, InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -49,43 +49,55 @@ def error_body(code: str, message: str, errors: dict | None = None) -> dict:
     return {"error": code, "message": message, "errors": errors or {}}
 
 
-def install(api) -> None:
-    """Register the handlers on ``api``."""
-
-    def respond(request, status, code, message, errors=None):
-        return api.create_response(request, error_body(code, message, errors), status=status)
-
-    @api.exception_handler(ApiError)
-    def api_error(request, exc):
-        return respond(request, exc.status, exc.code, str(exc), exc.errors)
-
-    @api.exception_handler(rules.CallingError)
-    def calling_error(request, exc):
+def refusal_response(exc: Exception) -> JsonResponse | None:
+    """The JSON answer to a refusal raised while serving a request, ``None`` for an exception
+    that is not a refusal (a bug: it becomes a 500). Used by ninja's handlers below and by
+    CallingLoopMiddleware, so both answer alike."""
+    if isinstance(exc, ApiError):
+        return respond(exc.status, exc.code, str(exc), exc.errors)
+    if isinstance(exc, rules.CallingError):
         status = status_for(exc)
-        response = respond(request, status, exc.code, str(exc), getattr(exc, "errors", None))
+        response = respond(status, exc.code, str(exc), getattr(exc, "errors", None))
         if status == 429:
             response["Retry-After"] = str(RATE_LIMIT_RETRY_SECONDS)
         return response
+    if isinstance(exc, Http404):
+        return respond(404, "not_found", "No such campaign.")
+    if isinstance(exc, DataError):
+        # Input that passed validation but that the database cannot hold (a NUL in a path).
+        return respond(400, "invalid_request", "The request holds a value that cannot be stored.")
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("Database unavailable (%s): %s", type(exc).__name__, exc)
+        return unavailable_response(lambda body, status: JsonResponse(body, status=status))
+    return None
+
+
+def respond(status, code, message, errors=None) -> JsonResponse:
+    return JsonResponse(error_body(code, message, errors), status=status)
+
+
+def install(api) -> None:
+    """Register the handlers on ``api``."""
+
+    def refusal(request, exc):
+        return refusal_response(exc)
+
+    for kind in (ApiError, rules.CallingError, Http404, DataError, OperationalError):
+        api.add_exception_handler(kind, refusal)
+    api.add_exception_handler(InterfaceError, refusal)
 
     @api.exception_handler(AuthenticationError)
     def not_authenticated(request, exc):
         response = respond(
-            request,
-            401,
-            "not_authenticated",
-            "Send an API token (Authorization: Bearer …) or sign in.",
+            401, "not_authenticated", "Send an API token (Authorization: Bearer …) or sign in."
         )
         response["WWW-Authenticate"] = "Bearer"
         return response
 
-    @api.exception_handler(Http404)
-    def not_found(request, exc):
-        return respond(request, 404, "not_found", "No such campaign.")
-
     @api.exception_handler(HttpError)
     def http_error(request, exc):
         code = "csrf_failed" if "CSRF" in str(exc) else "http_error"
-        return respond(request, exc.status_code, code, str(exc))
+        return respond(exc.status_code, code, str(exc))
 
     @api.exception_handler(ValidationError)
     def invalid_request(request, exc):
@@ -93,22 +105,7 @@ def install(api) -> None:
         for error in exc.errors:
             loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "payload")]
             errors[".".join(loc) or "body"] = error.get("msg", "Invalid value.")
-        return respond(request, 422, "invalid_request", "The request is not valid.", errors)
-
-    @api.exception_handler(DataError)
-    def unstorable(request, exc):
-        # Input that passed validation but that the database cannot hold (a NUL in a path).
-        return respond(
-            request, 400, "invalid_request", "The request holds a value that cannot be stored."
-        )
-
-    @api.exception_handler(OperationalError)
-    @api.exception_handler(InterfaceError)
-    def database_unavailable(request, exc):
-        logger.warning("Database unavailable (%s): %s", type(exc).__name__, exc)
-        return unavailable_response(
-            lambda body, status: api.create_response(request, body, status=status)
-        )
+        return respond(422, "invalid_request", "The request is not valid.", errors)
 
 
 def unavailable_response(make):
