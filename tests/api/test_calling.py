@@ -44,9 +44,19 @@ def test_claim_leases_a_contact_and_shows_only_the_campaigns_fields(world):
 
 def test_every_claim_is_audited_as_a_view_of_personal_data(world):
     world.claim()
-    event = AuditEvent.objects.get(action="contact.view")
+    event = AuditEvent.objects.get(action="contact.view")  # once, not once more by the card
     assert event.actor == world.volunteer
+    assert event.object_type == "contact"
     assert event.object_id == CallTarget.objects.get(held_by=world.volunteer).contact.public_id
+    assert event.campaign_id == world.campaign.pk
+    assert event.ip_address == "127.0.0.1"
+    assert event.detail == {"fields": world.campaign.fields_for_volunteer()}
+
+
+def test_claiming_again_shows_the_contact_again_and_audits_it_again(world):
+    world.claim()
+    world.claim()
+    assert AuditEvent.objects.filter(action="contact.view").count() == 2
 
 
 def test_claiming_again_returns_the_contact_already_held(world):

@@ -13,6 +13,7 @@ from ninja import Field, Router, Schema
 from pydantic import field_validator
 
 from ringround.accounts.permissions import campaign_for_volunteer
+from ringround.audit.services import client_ip
 from ringround.calling import rules
 from ringround.calling import services as calling_services
 from ringround.campaigns.models import Campaign, Membership
@@ -108,7 +109,9 @@ def claim(request, public_id: str):
 def claim_response(request, user, public_id: str) -> HttpResponse:
     """The claim, for ``user`` (also called by CallingLoopMiddleware)."""
     campaign, membership = campaign_to_call(user, public_id)
-    lease = rules.claim_next(campaign, user, membership=membership)
+    lease = rules.claim_next(
+        campaign, user, membership=membership, record_view=True, ip_address=client_ip(request)
+    )
     if lease is None:
         return HttpResponse(status=204)
     card = calling_services.contact_card(lease, viewer=user, request=request)

@@ -75,6 +75,7 @@ class Lease:
     target: CallTarget
     token: str
     expires_at: dt.datetime
+    view_recorded: bool = False  # the audit trail has this hand-over as a view of the contact
 
     @property
     def contact(self):
@@ -178,20 +179,49 @@ def claim_next(
     *,
     now: dt.datetime | None = None,
     membership: Membership | None = None,
+    record_view: bool = False,
+    ip_address: str | None = None,
 ) -> Lease | None:
     """Lease the best claimable target to ``volunteer``; ``None`` when nobody is left to call.
 
     A volunteer who already holds a lease gets the same person back (renewed); otherwise the
     claim rate is checked, the best target taken and the claim counted. On PostgreSQL those
     steps are one statement (``_claim_on_postgresql``); the step-by-step path below is the
-    same rules, for SQLite and for the rare cases the statement leaves to it."""
+    same rules, for SQLite and for the rare cases the statement leaves to it.
+
+    ``record_view``: the caller shows the contact at once (the API's answer), so the view goes
+    into the audit trail here, in the same statement on PostgreSQL."""
     now = now or timezone.now()
     membership = check_can_call(campaign, volunteer, membership)
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
     if connection.vendor == "postgresql" and not claim_limit_reached(campaign, membership, now):
-        lease = _claim_on_postgresql(campaign, volunteer, membership, now, expires_at)
+        view = (record_view, ip_address)
+        lease = _claim_on_postgresql(campaign, volunteer, membership, now, expires_at, view)
         if lease is not STEP_BY_STEP:
             return lease
+    lease = _claim_step_by_step(campaign, volunteer, membership, now, expires_at)
+    if lease is not None and record_view:
+        record_contact_view(lease, volunteer, ip_address)
+    return lease
+
+
+def record_contact_view(lease: Lease, viewer, ip_address: str | None = None) -> None:
+    """The audit trail's entry for a volunteer shown the contact they hold."""
+    from ringround.audit.services import record_event
+
+    campaign = lease.target.campaign
+    record_event(
+        viewer,
+        "contact.view",
+        lease.contact,
+        campaign=campaign,
+        ip_address=ip_address,
+        fields=campaign.fields_for_volunteer(),
+    )
+    lease.view_recorded = True
+
+
+def _claim_step_by_step(campaign, volunteer, membership, now, expires_at) -> Lease | None:
     held = _renew_held_lease(campaign, volunteer, now)
     if held:
         return held
@@ -275,6 +305,14 @@ WITH own AS (
        ({_CANDIDATE.format(part="t.state = 'assigned' AND t.lease_expires_at <= %(now)s")}),
        ({_CANDIDATE.format(part="t.state IN ('ready', 'waiting') AND t.next_call_at <= %(now)s")}))
     RETURNING *
+), viewed AS (  -- the audit trail's row, as record_contact_view() writes it
+    INSERT INTO audit_auditevent (at, actor_id, action, object_type, object_id, campaign_id,
+                                  ip_address, detail)
+    SELECT %(now)s, %(volunteer)s, 'contact.view', 'contact', c.public_id, %(campaign)s,
+           %(ip_address)s::inet, %(view_detail)s::jsonb
+      FROM (SELECT contact_id FROM renewed UNION ALL SELECT contact_id FROM taken) t
+      JOIN contacts_contact c ON c.id = t.contact_id
+     WHERE %(record_view)s
 ), counted AS (
     UPDATE campaigns_membership
        SET claims_window_start = CASE WHEN %(new_window)s THEN %(now)s
@@ -289,7 +327,7 @@ SELECT {_TARGET.sql}, {_CONTACT.sql},
   LEFT JOIN contacts_contact c ON c.id = t.contact_id"""
 
 
-def _claim_on_postgresql(campaign, volunteer, membership, now, expires_at):
+def _claim_on_postgresql(campaign, volunteer, membership, now, expires_at, view):
     """claim_next's steps in one round trip. Returns the lease, ``None`` if nobody is
     claimable, or ``STEP_BY_STEP`` when the volunteer held a lease the statement did not renew
     (it had lapsed, or changed meanwhile) or claimed twice at once: the general path sorts
@@ -303,6 +341,9 @@ def _claim_on_postgresql(campaign, volunteer, membership, now, expires_at):
         "open_zones": campaign.open_time_zones(now),
         "max_attempts": campaign.max_attempts,
         "new_window": _new_claims_window(membership, now),
+        "record_view": view[0],
+        "ip_address": view[1],
+        "view_detail": json.dumps({"fields": campaign.fields_for_volunteer()}),
     }
     try:
         # Inside a transaction (tests, or a caller's atomic block) a refused statement must
@@ -317,7 +358,7 @@ def _claim_on_postgresql(campaign, volunteer, membership, now, expires_at):
         return STEP_BY_STEP if held_before else None
     target.contact = contact
     target.campaign = campaign
-    return Lease(target, lease_token(target), expires_at)
+    return Lease(target, lease_token(target), expires_at, view_recorded=view[0])
 
 
 def _renew_held_lease(campaign: Campaign, volunteer, now: dt.datetime) -> Lease | None:

@@ -5,12 +5,12 @@ import datetime as dt
 
 from django.db.models import Count, Q
 
-from ringround.audit.services import record_event
+from ringround.audit.services import client_ip
 from ringround.campaigns.scripts import render_script
 from ringround.contacts.phones import display
 
 from .models import Call
-from .rules import Lease
+from .rules import Lease, record_contact_view
 
 
 def contact_card(lease: Lease, *, viewer, request=None) -> dict:
@@ -21,7 +21,8 @@ def contact_card(lease: Lease, *, viewer, request=None) -> dict:
     shown = {name: getattr(contact, name) for name in fields if name not in ("phone", "tags")}
     if "tags" in fields:
         shown["tags"] = ", ".join(contact.tag_list)
-    record_event(viewer, "contact.view", contact, campaign=campaign, request=request, fields=fields)
+    if not lease.view_recorded:
+        record_contact_view(lease, viewer, client_ip(request))
     return {
         "fields": shown,
         "phone": contact.phone if "phone" in fields else "",
