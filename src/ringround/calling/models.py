@@ -23,8 +23,11 @@ class CallTarget(models.Model):
 
     CLAIMABLE_STATES = (State.READY, State.WAITING)
 
+    # Foreign keys without an index of their own where a composite index below leads with
+    # them, or where only a rare delete looks them up: every index is written again on every
+    # claim and every outcome (the updates change indexed columns).
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="targets"
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="targets", db_index=False
     )
     contact = models.ForeignKey(
         "contacts.Contact", on_delete=models.CASCADE, related_name="targets"
@@ -38,12 +41,22 @@ class CallTarget(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_call_at = models.DateTimeField(default=timezone.now)
     held_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,  # live leases: one_live_lease_per_volunteer
     )
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     leased_at = models.DateTimeField(null=True, blank=True)
     last_outcome = models.ForeignKey(
-        "campaigns.OutcomeCode", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "campaigns.OutcomeCode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
 
     class Meta:
@@ -85,16 +98,24 @@ class CallTarget(models.Model):
 class Call(models.Model):
     """One attempt to reach a target, stored once per client idempotency key."""
 
+    # As on CallTarget: the composite indexes below lead with campaign, target and volunteer,
+    # so those foreign keys have no index of their own (one write fewer per call each).
     public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
     campaign = models.ForeignKey(
-        "campaigns.Campaign", on_delete=models.CASCADE, related_name="calls"
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="calls", db_index=False
     )
-    target = models.ForeignKey(CallTarget, on_delete=models.CASCADE, related_name="calls")
+    target = models.ForeignKey(
+        CallTarget, on_delete=models.CASCADE, related_name="calls", db_index=False
+    )
     volunteer = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="calls"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="calls",
+        db_index=False,
     )
     outcome = models.ForeignKey(
-        "campaigns.OutcomeCode", on_delete=models.PROTECT, related_name="calls"
+        "campaigns.OutcomeCode", on_delete=models.PROTECT, related_name="calls", db_index=False
     )
     answers = models.JSONField(default=dict, blank=True)
     notes = models.TextField(blank=True)
