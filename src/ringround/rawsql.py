@@ -69,18 +69,24 @@ def cursor(connection=None):
         return connection._prepare_cursor(psycopg.Cursor(connection.connection))
 
 
-def fetch(sql: str, params, *columns: Columns) -> list[tuple]:
+def fetch(sql: str, params, *columns: Columns, repeated: int = 0) -> list[tuple]:
     """Each row as a tuple: one model instance (or ``None``) per ``Columns``, in order, then any
-    further values of the row as they came."""
+    further values of the row as they came.
+
+    ``repeated``: the first this many ``Columns`` are the "one" side of a one-to-many join, the
+    same on every row; they are built from the first row only (``None`` on the others)."""
     connection = connections[DEFAULT_DB_ALIAS]  # once: each lookup is a thread-local read
     with cursor(connection) as cursor_:
         cursor_.execute(sql, params)
         rows = cursor_.fetchall()
     built = []
-    for row in rows:
+    for number, row in enumerate(rows):
         start, items = 0, []
-        for part in columns:
-            items.append(part.build(row[start : start + len(part)], connection))
+        for index, part in enumerate(columns):
+            if number and index < repeated:
+                items.append(None)
+            else:
+                items.append(part.build(row[start : start + len(part)], connection))
             start += len(part)
         built.append((*items, *row[start:]))
     return built

@@ -5,7 +5,7 @@ A campaign someone may not see answers 404, so its existence is not given away."
 from django.http import Http404
 
 from ringround import rawsql
-from ringround.campaigns.models import Campaign, Membership
+from ringround.campaigns.models import Campaign, Membership, OutcomeCode, Question
 
 _MEMBERSHIP = rawsql.Columns(Membership, "m")
 _CAMPAIGN = rawsql.Columns(Campaign, "c")
@@ -14,6 +14,15 @@ _VOLUNTEER_CAMPAIGN = f"""
     SELECT {_MEMBERSHIP.sql}, {_CAMPAIGN.sql}
       FROM campaigns_membership m JOIN campaigns_campaign c ON c.id = m.campaign_id
      WHERE m.user_id = %s AND c.public_id = %s"""
+_OUTCOME = rawsql.Columns(OutcomeCode, "o")
+_QUESTION = rawsql.Columns(Question, "q")
+_VOLUNTEER_CAMPAIGN_AND_OUTCOME = f"""
+    SELECT {_MEMBERSHIP.sql}, {_CAMPAIGN.sql}, {_OUTCOME.sql}, {_QUESTION.sql}
+      FROM campaigns_membership m JOIN campaigns_campaign c ON c.id = m.campaign_id
+      LEFT JOIN campaigns_outcomecode o ON o.campaign_id = c.id AND o.code = %s
+      LEFT JOIN campaigns_question q ON q.campaign_id = c.id AND o.is_conversation
+     WHERE m.user_id = %s AND c.public_id = %s
+     ORDER BY q.position, q.id"""
 
 
 def is_organiser(user) -> bool:
@@ -37,3 +46,27 @@ def campaign_for_volunteer(user, public_id: str) -> tuple[Campaign, Membership]:
     membership, campaign = rows[0]
     membership.campaign = campaign
     return campaign, membership
+
+
+def campaign_and_outcome_for_volunteer(
+    user, public_id: str, outcome_code: str
+) -> tuple[Campaign, Membership, OutcomeCode | None, list[Question]]:
+    """``campaign_for_volunteer``, and in the same query what recording a call with this
+    outcome needs: the outcome (``None`` if the campaign has none of that code) and, if it is
+    a conversation, the survey's questions in order."""
+    if not user.is_authenticated:
+        raise Http404("No such campaign")
+    rows = rawsql.fetch(
+        _VOLUNTEER_CAMPAIGN_AND_OUTCOME,
+        [outcome_code, user.pk, public_id],
+        _MEMBERSHIP,
+        _CAMPAIGN,
+        _OUTCOME,
+        _QUESTION,
+        repeated=3,
+    )
+    if not rows:
+        raise Http404("No such campaign")
+    membership, campaign, outcome, _ = rows[0]
+    membership.campaign = campaign
+    return campaign, membership, outcome, [row[3] for row in rows if row[3] is not None]

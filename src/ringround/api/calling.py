@@ -12,7 +12,10 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from pydantic import field_validator
 
-from ringround.accounts.permissions import campaign_for_volunteer
+from ringround.accounts.permissions import (
+    campaign_and_outcome_for_volunteer,
+    campaign_for_volunteer,
+)
 from ringround.audit.services import client_ip
 from ringround.calling import rules
 from ringround.calling import services as calling_services
@@ -143,7 +146,11 @@ def record_outcome(request, public_id: str, payload: OutcomeIn):
 
 def outcome_response(request, user, public_id: str, payload: OutcomeIn) -> JsonResponse:
     """Recording the outcome, for ``user`` (also called by CallingLoopMiddleware)."""
-    campaign, _ = campaign_to_call(user, public_id)
+    try:
+        campaign, _, *survey = campaign_and_outcome_for_volunteer(user, public_id, payload.outcome)
+    except Http404:
+        campaign_to_call(user, public_id)  # 403 for an organiser who has not joined, else 404
+        raise
     now = timezone.now()
     callback_at = payload.callback_at
     if callback_at is not None:
@@ -166,6 +173,7 @@ def outcome_response(request, user, public_id: str, payload: OutcomeIn) -> JsonR
         notes=payload.notes,
         callback_at=callback_at,
         now=now,
+        survey=tuple(survey),
     )
     replayed = call.ended_at != now
     body = {

@@ -464,10 +464,13 @@ def record_outcome(
     notes: str = "",
     callback_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
+    survey: tuple[OutcomeCode | None, list[Question]] | None = None,
 ) -> Call:
     """Store the call once, end the lease and apply the outcome's retry rule.
 
-    Returns the stored call; the same call again for a repeated key or a repeated claim."""
+    Returns the stored call; the same call again for a repeated key or a repeated claim.
+    ``survey``: the outcome of ``outcome_code`` and its questions, if the caller has read them
+    already (``permissions.campaign_and_outcome_for_volunteer``)."""
     now = now or timezone.now()
     key = (idempotency_key or "").strip()
     if _has_nul(key, notes, answers, outcome_code, lease_token):
@@ -476,7 +479,11 @@ def record_outcome(
         raise InvalidOutcome("The form is missing its submission key; reload the page.")
     try:
         claim = read_lease_token(lease_token, campaign, volunteer)
-        outcome, questions = outcome_and_questions(campaign, outcome_code)
+        outcome, questions = survey or outcome_and_questions(campaign, outcome_code)
+        if outcome is None:
+            raise InvalidOutcome(
+                "Choose what happened on the call.", {"outcome": "Unknown outcome."}
+            )
         clean = clean_answers(campaign, outcome, answers or {}, questions)
     except CallingError:
         # A retry of a call stored already gets that call, even if it would not pass now.
@@ -513,12 +520,16 @@ _OUTCOME_AND_QUESTIONS = f"""
      ORDER BY q.position, q.id"""
 
 
-def outcome_and_questions(campaign: Campaign, code: str) -> tuple[OutcomeCode, list[Question]]:
-    """The campaign's outcome of this code, and the survey if it is a conversation (one
-    query: this is read for every call)."""
-    rows = rawsql.fetch(_OUTCOME_AND_QUESTIONS, [campaign.pk, code], _OUTCOME, _QUESTION)
+def outcome_and_questions(
+    campaign: Campaign, code: str
+) -> tuple[OutcomeCode | None, list[Question]]:
+    """The campaign's outcome of this code (``None`` if none), and the survey if it is a
+    conversation (one query: this is read for every call)."""
+    rows = rawsql.fetch(
+        _OUTCOME_AND_QUESTIONS, [campaign.pk, code], _OUTCOME, _QUESTION, repeated=1
+    )
     if not rows:
-        raise InvalidOutcome("Choose what happened on the call.", {"outcome": "Unknown outcome."})
+        return None, []
     return rows[0][0], [question for _, question in rows if question is not None]
 
 
