@@ -54,10 +54,11 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid) -> float:
+    """CPU time of a process and of its children that have exited (and been waited for)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
+        return sum(int(x) for x in fields[11:15]) / TICKS
     except (OSError, IndexError):
         return 0.0
 
@@ -70,14 +71,21 @@ def children(pid) -> list[int]:
         return []
 
 
-def postgres_pids(url) -> list[int]:
-    """The processes of the benchmark's PostgreSQL cluster (not of others on the machine)."""
+def tree_cpu_seconds(pid) -> float:
+    """A process tree's CPU time, counting processes that ended meanwhile (a PostgreSQL
+    backend whose connection closed, a killed app worker): their time is in the parent's."""
+    return cpu_seconds(pid) + sum(tree_cpu_seconds(child) for child in children(pid))
+
+
+def postmaster_pid(url) -> int | None:
+    """The benchmark's PostgreSQL cluster's postmaster (not another cluster's)."""
     try:
         with psycopg.connect(url, connect_timeout=3) as conn:
-            rows = conn.execute("SELECT pid FROM pg_stat_activity").fetchall()
-    except psycopg.Error:
-        return []
-    return [pid for (pid,) in rows]
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with open(f"/proc/{backend}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (psycopg.Error, OSError):
+        return None
 
 
 class CpuMeter:
@@ -87,10 +95,10 @@ class CpuMeter:
         self.server_pid, self.url = server_pid, url
 
     def _sample(self):
-        server = [self.server_pid, *children(self.server_pid)] if self.server_pid else []
+        postmaster = postmaster_pid(self.url)
         return (
-            {p: cpu_seconds(p) for p in server},
-            {p: cpu_seconds(p) for p in postgres_pids(self.url)},
+            tree_cpu_seconds(self.server_pid) if self.server_pid else 0.0,
+            tree_cpu_seconds(postmaster) if postmaster else 0.0,
         )
 
     def start(self):
@@ -100,8 +108,8 @@ class CpuMeter:
         after, elapsed = self._sample(), time.monotonic() - self.t0
 
         def pct(i):
-            spent = sum(v - self.before[i].get(p, 0.0) for p, v in after[i].items())
-            return round(100 * spent / elapsed)
+            spent = after[i] - self.before[i]
+            return round(100 * spent / elapsed) if spent >= 0 else None  # restarted meanwhile
 
         return {"server_cpu_pct": pct(0), "db_cpu_pct": pct(1)}
 
@@ -170,8 +178,18 @@ def start_profile(args, server, n):
 
 
 def worker_pids(server) -> list[int]:
-    """The processes answering requests (gunicorn's workers; granian's workers)."""
-    return children(server.pid)
+    """The processes answering requests (granian's or gunicorn's workers), not the import
+    task worker that ``serve`` may start beside them."""
+    found = []
+    for pid in children(server.pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"db_worker" in f.read():
+                    continue
+        except OSError:
+            continue
+        found.append(pid)
+    return found
 
 
 # --- database ------------------------------------------------------------------------------------
@@ -330,10 +348,10 @@ def summarise(n, stats, measured, cpu_pct, found, baseline=None, extra=None) -> 
         line["ratio"] = round(line["cycles_per_s"] / baseline, 2) if baseline else None
     if extra:
         line.update(extra)
-        if line["cycles_per_s"] and "server_cpu_pct" in line:
-            per_cycle = 10 * line["server_cpu_pct"] / line["cycles_per_s"]
-            line["server_cpu_ms_per_cycle"] = round(per_cycle, 2)
-            line["db_cpu_ms_per_cycle"] = round(10 * line["db_cpu_pct"] / line["cycles_per_s"], 2)
+        for part in ("server", "db"):
+            pct = line.get(f"{part}_cpu_pct")
+            if line["cycles_per_s"] and pct is not None:
+                line[f"{part}_cpu_ms_per_cycle"] = round(10 * pct / line["cycles_per_s"], 2)
     return line
 
 
@@ -373,6 +391,7 @@ def main():
         "SECRET_KEY": "bench-load-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "ERROR",
+        "RINGROUND_TASK_WORKER": "0",  # the calling loop only: no import worker beside it
     }
     env.pop("DEBUG", None)
     t = time.monotonic()

@@ -9,6 +9,7 @@ from django.db import OperationalError
 from django.test import Client
 from django.utils import timezone
 
+from ringround.api.services import forget_cached_tokens
 from ringround.audit.models import AuditEvent
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Membership
@@ -305,6 +306,15 @@ def test_database_down_is_503_with_retry_after(world):
     body = assert_error(response, 503, "unavailable")
     assert int(response["Retry-After"]) > 0
     assert "try again" in body["message"].lower()
+
+
+@pytest.mark.parametrize("action", ["claim", "outcomes"])
+def test_database_down_while_reading_the_token_is_503_not_500(world, action):
+    with mock.patch("ringround.api.services.rawsql.fetch", side_effect=OperationalError("gone")):
+        forget_cached_tokens()
+        response = world.client.post(url(world.campaign, action), "{}", "application/json")
+    assert_error(response, 503, "unavailable")
+    assert int(response["Retry-After"]) > 0
 
 
 def test_database_down_on_a_page_is_503_with_retry_after(world):

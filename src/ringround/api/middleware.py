@@ -59,20 +59,19 @@ class CallingLoopMiddleware:
         from ringround.api import services
         from ringround.api.calling import OutcomeIn, claim_response, outcome_response
 
-        user = services.authenticate(authorization[7:].strip())
-        if user is None:
-            return self.get_response(request)
-        public_id = match["public_id"]
         try:
+            user = services.authenticate(authorization[7:].strip())
+            if user is None:
+                return self.get_response(request)  # ninja answers 401
             if match["action"] == "claim":
-                return claim_response(request, user, public_id)
+                return claim_response(request, user, match["public_id"])
             try:
                 payload = OutcomeIn.model_validate_json(request.body)
             except pydantic.ValidationError:
                 return self.get_response(request)  # ninja words the 422
-            return outcome_response(request, user, public_id, payload)
+            return outcome_response(request, user, match["public_id"], payload)
         except Exception as exc:
-            response = refusal_response(exc)
+            response = refusal_response(exc)  # the database down (503) included
             if response is None:
                 raise
             return response
