@@ -292,10 +292,10 @@ _TARGET = rawsql.Columns(CallTarget, "t")
 _CONTACT = rawsql.Columns(Contact, "c")
 CLAIM_ON_POSTGRESQL = f"""
 WITH own AS (
-    SELECT 1 FROM calling_calltarget WHERE {_HELD}
+    SELECT id FROM calling_calltarget WHERE {_HELD}
 ), renewed AS (
     UPDATE calling_calltarget SET lease_expires_at = %(expires_at)s
-     WHERE {_HELD} AND lease_expires_at > %(now)s
+     WHERE id IN (SELECT id FROM own) AND {_HELD} AND lease_expires_at > %(now)s
     RETURNING *
 ), taken AS (
     UPDATE calling_calltarget
