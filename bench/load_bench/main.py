@@ -31,7 +31,7 @@ def parse_args():
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
     p.add_argument("--db", default="ringround_load", help="database to (re)create")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--server", default=None, help="gunicorn or granian (default: serve's)")
+    p.add_argument("--server", default=None, help="granian or gunicorn (default: serve's, granian)")
     p.add_argument("--workers", type=int, default=None, help="app worker processes")
     p.add_argument("--threads", type=int, default=None, help="threads per app worker")
     p.add_argument("--baseline-conns", type=int, default=16, help="baseline's connections")

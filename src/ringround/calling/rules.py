@@ -546,18 +546,9 @@ def _store_call(campaign, volunteer, claim, outcome, answers, notes, key, now, c
             return None
         still_ours = target.held_by_id == volunteer.pk and target.state == State.ASSIGNED
         lapsed_to_pool = target.held_by_id is None and target.state in CallTarget.CLAIMABLE_STATES
-        call = Call.objects.create(
-            campaign=campaign,
-            target=target,
-            volunteer=volunteer,
-            outcome=outcome,
-            answers=answers,
-            notes=notes,
-            started_at=claim.leased_at,
-            ended_at=now,
-            idempotency_key=key,
-            lease_lost=not (still_ours or lapsed_to_pool),
-        )
+        call = _call(campaign, volunteer, claim, outcome, answers, notes, key, now)
+        call.lease_lost = not (still_ours or lapsed_to_pool)
+        call.save(force_insert=True)
         if still_ours or lapsed_to_pool:
             _apply_outcome(campaign, target, outcome, now, callback_at)
         if outcome.suppresses:
@@ -633,9 +624,15 @@ def _store_call_on_postgresql(
             row = cursor.fetchone()
     if row is None:
         return None
-    call = Call(
-        id=row[0],
-        public_id=public_id,
+    call = _call(campaign, volunteer, claim, outcome, answers, notes, key, now)
+    call.pk, call.public_id, call.lease_lost = row[0], public_id, row[1]
+    call._state.adding, call._state.db = False, connection.alias
+    return call
+
+
+def _call(campaign, volunteer, claim, outcome, answers, notes, key, now) -> Call:
+    """The call to store for this claim (not saved)."""
+    return Call(
         campaign=campaign,
         target_id=claim.target_id,
         volunteer=volunteer,
@@ -645,10 +642,7 @@ def _store_call_on_postgresql(
         started_at=claim.leased_at,
         ended_at=now,
         idempotency_key=key,
-        lease_lost=row[1],
     )
-    call._state.adding, call._state.db = False, connection.alias
-    return call
 
 
 def _has_nul(*values) -> bool:
