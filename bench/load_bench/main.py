@@ -14,7 +14,7 @@ import urllib.request
 
 import psycopg
 
-from . import checks
+from . import checks, front
 from .client import DbVolunteer, HttpVolunteer, Stats, volunteer_loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,6 +37,12 @@ def parse_args():
     p.add_argument("--baseline-conns", type=int, default=16, help="baseline's connections")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--faults", action="store_true", help="restart PostgreSQL, kill a worker")
+    p.add_argument(
+        "--front",
+        choices=["nginx"],
+        default=None,
+        help="clients talk to nginx set up as deploy/nginx.conf, on --port + 1",
+    )
     p.add_argument(
         "--cluster",
         default="15 main",
@@ -297,9 +303,8 @@ def make_faults(args, server):
 
 
 async def http_run(args, seed, tokens, n, server, faults):
-    volunteers = [
-        HttpVolunteer("127.0.0.1", args.port, tokens[i], seed["public_id"]) for i in range(n)
-    ]
+    port = args.port + 1 if args.front else args.port
+    volunteers = [HttpVolunteer("127.0.0.1", port, tokens[i], seed["public_id"]) for i in range(n)]
     return await run(volunteers, args, make_faults(args, server) if faults else None)
 
 
@@ -406,6 +411,7 @@ def main():
     )
 
     server = start_server(args, env)
+    proxy = front.start_nginx(args.port + 1, args.port)[0] if args.front else None
     lines = []
     try:
         for n in (int(x) for x in args.n.split(",")):
@@ -423,6 +429,7 @@ def main():
             found = checks.verify(database_url(args), seed, since, stats.acknowledged, "public_id")
             extra = {
                 "server": args.server or "default",
+                "front": args.front,
                 **cpu_split,
                 "empty_claims": stats.empty,
             }
@@ -448,6 +455,9 @@ def main():
             print(json.dumps(line), flush=True)
             lines.append(line)
     finally:
+        if proxy is not None:
+            proxy.terminate()
+            proxy.wait(timeout=10)
         stop_server(server)
     bad = [
         line["n"] for line in lines if line["double_assigned"] or line["lost"] or line["duplicated"]
