@@ -155,6 +155,11 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 # Login throttling: five failures lock the account and address out for 15 minutes.
+# Proxies in front (deploy/nginx.conf) whose X-Forwarded-For is believed, so that the audit
+# trail records the person's address rather than the proxy's.
+RINGROUND_TRUSTED_PROXIES = [
+    ip.strip() for ip in os.environ.get("RINGROUND_TRUSTED_PROXIES", "").split(",") if ip.strip()
+]
 AXES_FAILURE_LIMIT = int(os.environ.get("RINGROUND_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("RINGROUND_LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]

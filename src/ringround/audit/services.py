@@ -1,14 +1,33 @@
 """Recording audit events. Every view of personal data goes through ``record_event``."""
 
+import ipaddress
+
+from django.conf import settings
+
 from ringround import rawsql
 
 from .models import AuditEvent
 
 
 def client_ip(request) -> str | None:
+    """The address the request came from. Behind a proxy listed in RINGROUND_TRUSTED_PROXIES
+    (deploy/nginx.conf) that is the last address in X-Forwarded-For not itself a trusted
+    proxy; a header from anyone else is ignored, since a client can write it."""
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    remote = request.META.get("REMOTE_ADDR") or None
+    trusted = settings.RINGROUND_TRUSTED_PROXIES
+    if remote not in trusted:
+        return remote
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for address in reversed([a.strip() for a in forwarded if a.strip()]):
+        if address in trusted:
+            continue
+        try:
+            return str(ipaddress.ip_address(address))
+        except ValueError:
+            return remote
+    return remote
 
 
 def record_event(
