@@ -9,7 +9,6 @@ import datetime as dt
 import uuid
 
 import pytest
-from django.core import signing
 
 from ringround.calling import rules
 from ringround.calling.models import Call, CallTarget
@@ -115,41 +114,43 @@ def _tampered(token):
     return token[:-1] + ("A" if token[-1] != "A" else "B")
 
 
+def _signed(payload, key=None):
+    """A token over ``payload`` signed with the server's own key (or another)."""
+    return f"{payload}.{rules._lease_signature(payload, key or rules._lease_keys()[0])}"
+
+
+def _fields(lease):
+    return lease.token.rsplit(".", 1)[0].split(".")
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "forge",
     [
         pytest.param(lambda lease: "", id="empty"),
         pytest.param(lambda lease: "not-a-token", id="garbage"),
+        pytest.param(lambda lease: lease.token + "é\udc00", id="not ascii"),
         pytest.param(lambda lease: _tampered(lease.token), id="tampered signature"),
         pytest.param(
-            lambda lease: signing.dumps(signing.loads(lease.token, salt=rules.LEASE_SALT)),
-            id="signed without the lease salt",
+            lambda lease: _signed(".".join(_fields(lease)), key=b"not the server's key"),
+            id="signed with another key",
         ),
         pytest.param(
-            lambda lease: signing.dumps(
-                {**signing.loads(lease.token, salt=rules.LEASE_SALT), "t": lease.target.pk + 1},
-                salt="someone.elses.salt",
+            lambda lease: _signed(
+                ".".join([str(lease.target.pk + 1), *_fields(lease)[1:]]), key=b"made up"
             ),
             id="another target under a made-up key",
         ),
+        pytest.param(lambda lease: _signed(str(lease.target.pk)), id="missing fields"),
         pytest.param(
-            lambda lease: signing.dumps({"t": lease.target.pk}, salt=rules.LEASE_SALT),
-            id="missing fields",
-        ),
-        pytest.param(
-            lambda lease: signing.dumps(
-                {**signing.loads(lease.token, salt=rules.LEASE_SALT), "at": "yesterday"},
-                salt=rules.LEASE_SALT,
-            ),
+            lambda lease: _signed(".".join([*_fields(lease)[:3], "yesterday"])),
             id="unreadable claim time",
         ),
         pytest.param(
-            lambda lease: signing.dumps(
-                {**signing.loads(lease.token, salt=rules.LEASE_SALT), "t": None},
-                salt=rules.LEASE_SALT,
-            ),
-            id="null target",
+            lambda lease: _signed(".".join(["None", *_fields(lease)[1:]])), id="null target"
+        ),
+        pytest.param(
+            lambda lease: _signed(".".join([*_fields(lease)[:3], "1"])), id="claim too old"
         ),
     ],
 )
@@ -286,3 +287,22 @@ def test_nul_characters_in_notes_or_answers_are_refused_and_nothing_is_stored():
         with pytest.raises(rules.InvalidOutcome, match="NUL"):
             rules.record_outcome(campaign, volunteer, now=noon, **kwargs)
     assert Call.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_lease_token_made_before_a_secret_key_rotation_is_still_accepted(survey, settings):
+    token = survey["lease"].token
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    call = submit(survey, token=token, answers={survey["choice"].key: "Red"})
+    assert call.pk and not call.lease_lost
+
+
+@pytest.mark.django_db
+def test_lease_token_under_a_retired_secret_key_is_refused(survey, settings):
+    token = survey["lease"].token
+    settings.SECRET_KEY = "a-new-secret-key-" + "x" * 40
+    before = stored_state()
+    with pytest.raises(rules.InvalidLease, match="not yours to record"):
+        submit(survey, token=token, answers={survey["choice"].key: "Red"})
+    assert stored_state() == before
