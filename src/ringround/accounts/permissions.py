@@ -38,13 +38,9 @@ def campaign_for_organiser(user, public_id: str) -> Campaign:
 
 def campaign_for_volunteer(user, public_id: str) -> tuple[Campaign, Membership]:
     """The campaign and the volunteer's membership of it (active or suspended)."""
-    if not user.is_authenticated:
-        raise Http404("No such campaign")
-    rows = rawsql.fetch(_VOLUNTEER_CAMPAIGN, [user.pk, public_id], _MEMBERSHIP, _CAMPAIGN)
-    if not rows:
-        raise Http404("No such campaign")
-    membership, campaign = rows[0]
-    membership.campaign = campaign
+    [(membership, campaign)] = _volunteer_rows(
+        user, _VOLUNTEER_CAMPAIGN, [user.pk, public_id], _MEMBERSHIP, _CAMPAIGN
+    )
     return campaign, membership
 
 
@@ -54,19 +50,24 @@ def campaign_and_outcome_for_volunteer(
     """``campaign_for_volunteer``, and in the same query what recording a call with this
     outcome needs: the outcome (``None`` if the campaign has none of that code) and, if it is
     a conversation, the survey's questions in order."""
-    if not user.is_authenticated:
-        raise Http404("No such campaign")
-    rows = rawsql.fetch(
+    rows = _volunteer_rows(
+        user,
         _VOLUNTEER_CAMPAIGN_AND_OUTCOME,
         [outcome_code, user.pk, public_id],
-        _MEMBERSHIP,
-        _CAMPAIGN,
-        _OUTCOME,
-        _QUESTION,
+        *(_MEMBERSHIP, _CAMPAIGN, _OUTCOME, _QUESTION),
         repeated=3,
     )
+    membership, campaign, outcome, _ = rows[0]
+    return campaign, membership, outcome, [row[3] for row in rows if row[3] is not None]
+
+
+def _volunteer_rows(user, sql, params, *columns, repeated=0) -> list[tuple]:
+    """The query's rows, membership and campaign first; 404 if the user is not a member."""
+    if not user.is_authenticated:
+        raise Http404("No such campaign")
+    rows = rawsql.fetch(sql, params, *columns, repeated=repeated)
     if not rows:
         raise Http404("No such campaign")
-    membership, campaign, outcome, _ = rows[0]
+    membership, campaign = rows[0][:2]
     membership.campaign = campaign
-    return campaign, membership, outcome, [row[3] for row in rows if row[3] is not None]
+    return rows

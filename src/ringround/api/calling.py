@@ -147,7 +147,9 @@ def record_outcome(request, public_id: str, payload: OutcomeIn):
 def outcome_response(request, user, public_id: str, payload: OutcomeIn) -> JsonResponse:
     """Recording the outcome, for ``user`` (also called by CallingLoopMiddleware)."""
     try:
-        campaign, _, *survey = campaign_and_outcome_for_volunteer(user, public_id, payload.outcome)
+        campaign, _, outcome, questions = campaign_and_outcome_for_volunteer(
+            user, public_id, payload.outcome
+        )
     except Http404:
         campaign_to_call(user, public_id)  # 403 for an organiser who has not joined, else 404
         raise
@@ -173,7 +175,7 @@ def outcome_response(request, user, public_id: str, payload: OutcomeIn) -> JsonR
         notes=payload.notes,
         callback_at=callback_at,
         now=now,
-        survey=tuple(survey),
+        survey=(outcome, questions),
     )
     replayed = call.ended_at != now
     body = {

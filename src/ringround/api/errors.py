@@ -82,9 +82,9 @@ def install(api) -> None:
     def refusal(request, exc):
         return refusal_response(exc)
 
-    for kind in (ApiError, rules.CallingError, Http404, DataError, OperationalError):
+    refusals = (ApiError, rules.CallingError, Http404, DataError, OperationalError, InterfaceError)
+    for kind in refusals:
         api.add_exception_handler(kind, refusal)
-    api.add_exception_handler(InterfaceError, refusal)
 
     @api.exception_handler(AuthenticationError)
     def not_authenticated(request, exc):

@@ -10,6 +10,8 @@ import pydantic
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
+from . import services
+from .calling import OutcomeIn, claim_response, outcome_response
 from .errors import logger, refusal_response, unavailable_response
 
 
@@ -56,9 +58,6 @@ class CallingLoopMiddleware:
         if match is None or request.method != "POST" or not authorization.startswith("Bearer "):
             return self.get_response(request)
         request.get_host()  # ALLOWED_HOSTS, as CommonMiddleware would check it
-        from ringround.api import services
-        from ringround.api.calling import OutcomeIn, claim_response, outcome_response
-
         try:
             user = services.authenticate(authorization[7:].strip())
             if user is None:
