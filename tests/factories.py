@@ -7,6 +7,7 @@ import itertools
 import factory
 
 from ringround.accounts.models import User
+from ringround.calling import targets as call_targets
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Membership
 from ringround.contacts.models import Contact
@@ -60,9 +61,7 @@ def make_campaign(organiser=None, *, active=True, targets=0, **fields) -> Campai
         campaign.save(update_fields=["status"])
     if targets:
         contacts = ContactFactory.create_batch(targets)
-        campaign_services.add_targets(
-            campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts])
-        )
+        call_targets.add_contacts(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
     return campaign
 
 

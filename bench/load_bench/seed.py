@@ -61,6 +61,7 @@ def main():
     from ringround.accounts.models import User
     from ringround.api.models import ApiToken
     from ringround.api.services import TOKEN_PREFIX, hash_token
+    from ringround.calling import targets as call_targets
     from ringround.campaigns import services as campaign_services
     from ringround.campaigns.models import Campaign, Membership
 
@@ -131,7 +132,7 @@ def main():
                 targets,
                 "contacts_contact AS c WHERE c.source = 'bench/load'",
             )
-        campaign_services.refresh_time_zones(campaign)
+        call_targets.refresh_time_zones(campaign)
 
         users = User.objects.bulk_create(
             User(email=f"volunteer{i}@load.test", name=f"Volunteer {i}", password="!")

@@ -30,7 +30,7 @@ def _start_task_worker() -> None:
     from django.conf import settings
 
     backend = settings.TASKS.get("default", {}).get("BACKEND", "")
-    if os.environ.get("RINGROUND_TASK_WORKER", "1") == "0" or "django_tasks_db" not in backend:
+    if not settings.RINGROUND_TASK_WORKER or "django_tasks_db" not in backend:
         return
     worker = subprocess.Popen([sys.executable, "-m", "ringround", "manage", "db_worker"])
     owner = os.getpid()
@@ -51,10 +51,12 @@ def _serve(host: str, port: int, workers: int, threads: int, server: str | None 
     """Serve with a production WSGI server (never Django's runserver).
 
     granian (Rust HTTP, ``workers`` processes of ``threads`` each) by default; gunicorn (gthread)
-    with ``--server gunicorn`` or ``RINGROUND_SERVER=gunicorn``. On the calling loop in
-    bench/load granian spent 6.7 ms of server CPU per call where gunicorn spent 9.1."""
+    with ``--server gunicorn`` or ``RINGROUND_SERVER=gunicorn``: on the calling loop granian
+    costs less server CPU per call (``bench/load`` compares them)."""
+    from django.conf import settings
+
     _start_task_worker()
-    server = server or os.environ.get("RINGROUND_SERVER") or "granian"
+    server = server or settings.RINGROUND_SERVER
     if server == "granian":
         return _serve_granian(host, port, workers, threads)
     from gunicorn.app.base import BaseApplication
@@ -72,7 +74,7 @@ def _serve(host: str, port: int, workers: int, threads: int, server: str | None 
             self.cfg.set("backlog", 4096)
             # The app is imported once, before the fork: a worker that dies is back at once.
             self.cfg.set("preload_app", True)
-            self.cfg.set("accesslog", os.environ.get("RINGROUND_ACCESS_LOG") or None)
+            self.cfg.set("accesslog", settings.RINGROUND_ACCESS_LOG or None)
             self.cfg.set("graceful_timeout", 10)
             self.cfg.set("timeout", 60)
 
@@ -83,6 +85,8 @@ def _serve(host: str, port: int, workers: int, threads: int, server: str | None 
 
 
 def _serve_granian(host: str, port: int, workers: int, threads: int) -> None:
+    from django.conf import settings
+
     try:
         from granian import Granian
         from granian.constants import Interfaces
@@ -99,7 +103,7 @@ def _serve_granian(host: str, port: int, workers: int, threads: int) -> None:
         backlog=4096,
         respawn_failed_workers=True,
         respawn_interval=0.5,
-        log_access=bool(os.environ.get("RINGROUND_ACCESS_LOG")),
+        log_access=bool(settings.RINGROUND_ACCESS_LOG),
     ).serve()
 
 

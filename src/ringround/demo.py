@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 
 from ringround.accounts.models import User
+from ringround.calling import targets
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Membership, Question
 from ringround.contacts.models import Contact
@@ -121,7 +122,7 @@ def load_demo() -> dict:
         contact.set_tags(["demo", "member"])
         new.append(contact)
     Contact.objects.bulk_create(new, batch_size=500)
-    campaign_services.add_targets(campaign)
+    targets.add_contacts(campaign)
     Membership.objects.get_or_create(campaign=campaign, user=volunteer)
     return {"logins": logins, "campaign": campaign}
 

@@ -1,15 +1,129 @@
-"""Model instances from hand-written SQL, for the few hot paths of the calling loop.
+"""Hand-written statements for the few hot paths of the calling loop, and model instances
+from their rows.
 
-Building a query with the ORM costs more than running it there (bench/load: about 1.9 ms of
-CPU to compile a two-table select against 0.3 ms to send it and read the row), so the claim
-and the outcome write their SQL out once and turn the rows back into ordinary model objects
-here, with the same conversions the ORM would apply (JSON, times, booleans on SQLite).
+Building a query with the ORM costs more CPU than running it there, so the claim and the
+outcome compile their SQL once and turn the rows back into ordinary model objects here, with
+the same conversions the ORM would apply (JSON, times, booleans on SQLite).
+
+The statements are not retyped rules: their conditions, orderings and assignments are
+compiled from the same QuerySets and update values the ORM path uses (``select``,
+``condition``, ``assignments``), with a ``Param`` standing where the ORM path has a value.
 
 On PostgreSQL these statements go with server-side parameters, so that psycopg prepares each
 after a few uses and PostgreSQL stops planning it again for every call (the rest of Django
 keeps its client-side binding)."""
 
 from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import BooleanField, Expression
+from django.db.models.lookups import In
+from django.db.models.sql.subqueries import UpdateQuery
+
+
+class Param(Expression):
+    """A named parameter (``%(name)s``) of a hand-written statement, where the ORM path of the
+    same rule has a value."""
+
+    def __init__(self, name: str, output_field=None):
+        super().__init__(output_field=output_field)
+        self.name = name
+
+    def __repr__(self):
+        return f"Param({self.name!r})"
+
+    def as_sql(self, compiler, connection):
+        return f"%({self.name})s", []
+
+
+def flag(name: str) -> Param:
+    """A boolean ``Param``, usable as a condition (``When(flag("retries"), …)``)."""
+    return Param(name, output_field=BooleanField())
+
+
+class OneOf(In):
+    """``field__one_of=values``: ``IN (…)`` for a list, ``= ANY(%(name)s)`` for a ``Param``
+    holding a list (PostgreSQL), so that one condition serves both paths."""
+
+    lookup_name = "one_of"
+
+    def get_rhs_op(self, connection, rhs):
+        if isinstance(self.rhs, Param):
+            return f"= ANY{rhs}"
+        return super().get_rhs_op(connection, rhs)
+
+
+def select(queryset) -> str:
+    """A queryset's SELECT as SQL text: ``Param``s stay named placeholders, constants (state
+    names, limits) are written in. Literals, not parameters: a prepared statement's generic
+    plan can then use the partial indexes whose conditions name those states."""
+    compiler = queryset.query.get_compiler(queryset.db)
+    return _written_in(*compiler.as_sql())
+
+
+def condition(queryset) -> str:
+    """A queryset's WHERE condition (without ``WHERE``), as ``select`` writes it. Columns are
+    qualified by the table's own name, so it fits an UPDATE of that table."""
+    query = queryset.query
+    compiler = query.get_compiler(queryset.db)
+    return _written_in(*compiler.compile(query.where))
+
+
+def assignments(model, values: dict) -> str:
+    """The SET list of an UPDATE of ``model`` giving ``values`` (as ``QuerySet.update`` takes
+    them: plain values, model instances, expressions, ``Param``s)."""
+    query = UpdateQuery(model)
+    query.add_update_values(values)
+    compiler = query.get_compiler(DEFAULT_DB_ALIAS)
+    sql, params = compiler.as_sql()
+    _, _, set_list = sql.partition(" SET ")
+    return _written_in(set_list, params)
+
+
+def insert_select(model, source: str, computed: dict[str, str]) -> str:
+    """``INSERT INTO`` the model's table ``SELECT … FROM source``: each column takes the
+    parameter named after its field (``insert_params``) unless ``computed`` gives an SQL
+    expression for it. Every column is named, so a field added to the model is never left
+    out by a statement written before it."""
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    unknown = set(computed) - {field.attname for field in fields}
+    if unknown:
+        raise ValueError(f"{model.__name__} has no columns {sorted(unknown)}")
+    columns = ", ".join(f'"{field.column}"' for field in fields)
+    values = ", ".join(computed.get(f.attname, f"%({f.attname})s") for f in fields)
+    return f'INSERT INTO "{model._meta.db_table}" ({columns}) SELECT {values} FROM {source}'
+
+
+def insert_params(obj) -> dict:
+    """The parameters of ``insert_select`` for a new model instance, prepared as ``save()``
+    would prepare them (defaults, the fields' own conversions)."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    return {
+        field.attname: field.get_db_prep_save(field.pre_save(obj, True), connection)
+        for field in obj._meta.concrete_fields
+        if not field.primary_key
+    }
+
+
+def literal(value) -> str:
+    """A constant of our own definitions as SQL text (strings, numbers, booleans, NULL)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''").replace("%", "%%") + "'"
+    raise TypeError(f"{value!r} cannot be written into a statement; pass it as a Param")
+
+
+def _written_in(sql: str, params) -> str:
+    pieces = sql.split("%s")
+    if len(pieces) != len(params) + 1:
+        raise ValueError(f"cannot match {len(params)} parameters to: {sql}")
+    written = [pieces[0]]
+    for value, piece in zip(params, pieces[1:], strict=True):
+        written += [literal(value), piece]
+    return "".join(written)
 
 
 class Columns:

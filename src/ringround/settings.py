@@ -111,18 +111,19 @@ def database_config() -> dict:
         config.setdefault("OPTIONS", {})
         # The calling loop's hand-written statements (ringround/rawsql.py) bind on the server;
         # psycopg prepares each after its second use, so PostgreSQL plans it once per
-        # connection rather than on every call (planning cost twice the execution).
-        # Django's own queries bind on the client and are never prepared.
+        # connection rather than on every call. Django's own queries bind on the client and
+        # are never prepared.
         config["OPTIONS"].setdefault("prepare_threshold", 2)
-        # Off by default: the check is a SELECT 1 before every request's first query (12% of
-        # a worker's time in bench/load). A connection that broke (database restarted) fails
-        # its request with 503 + Retry-After and is replaced for the next one.
+        # Off by default: the check is a SELECT 1 before every request's first query, a
+        # round trip the calling loop cannot afford. A connection that broke (database
+        # restarted) fails its request with 503 + Retry-After and is replaced for the next one.
         config["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS")
     else:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         config = {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "ringround.sqlite3"}
     if config["ENGINE"] == "django.db.backends.sqlite3":
-        # Writers queue behind one another instead of failing; see DESIGN.md "notes learnt".
+        # Writers queue behind one another instead of failing. SQLite ignores
+        # select_for_update(), so IMMEDIATE (the write lock at BEGIN) is what serialises claims.
         config["OPTIONS"] = {
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
@@ -154,12 +155,10 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Login throttling: five failures lock the account and address out for 15 minutes.
 # Proxies in front (deploy/nginx.conf) whose X-Forwarded-For is believed, so that the audit
 # trail records the person's address rather than the proxy's.
-RINGROUND_TRUSTED_PROXIES = [
-    ip.strip() for ip in os.environ.get("RINGROUND_TRUSTED_PROXIES", "").split(",") if ip.strip()
-]
+RINGROUND_TRUSTED_PROXIES = env_list("RINGROUND_TRUSTED_PROXIES")
+# Login throttling: five failures lock the account and address out for 15 minutes.
 AXES_FAILURE_LIMIT = int(os.environ.get("RINGROUND_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("RINGROUND_LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -240,6 +239,23 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 RINGROUND_MAX_UPLOAD_BYTES = int(os.environ.get("RINGROUND_MAX_UPLOAD_MB", "100")) * 1024 * 1024
 # Days after a contact's last campaign finished before `apply_retention` erases them; 0 = off.
 RINGROUND_RETENTION_DAYS = int(os.environ.get("RINGROUND_RETENTION_DAYS", "0"))
+# Imports: rows per committed batch, and processes cleaning phone numbers (unset: one for a
+# small file, up to four for a big one).
+RINGROUND_IMPORT_BATCH = int(os.environ.get("RINGROUND_IMPORT_BATCH", "10000"))
+RINGROUND_IMPORT_WORKERS = (
+    int(os.environ["RINGROUND_IMPORT_WORKERS"])
+    if os.environ.get("RINGROUND_IMPORT_WORKERS")
+    else None
+)
+# Seconds an app process trusts an API token it has checked (a revocation takes this long to
+# reach the other processes).
+RINGROUND_API_TOKEN_CACHE_SECONDS = float(os.environ.get("RINGROUND_API_TOKEN_CACHE_SECONDS", "10"))
+
+# `ringround serve`: the WSGI server (granian or gunicorn), whether to start the background
+# task worker beside it, and whether to log every request.
+RINGROUND_SERVER = os.environ.get("RINGROUND_SERVER", "granian")
+RINGROUND_TASK_WORKER = env_bool("RINGROUND_TASK_WORKER", True)
+RINGROUND_ACCESS_LOG = os.environ.get("RINGROUND_ACCESS_LOG", "")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "ringround@localhost")

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Question
@@ -47,7 +48,7 @@ def campaign(db):
         campaign, text="Can we count on your vote?", kind=Question.Kind.YES_NO, required=True
     )
     contacts = [ContactFactory(first_name=first, last_name=last) for first, last in PEOPLE]
-    campaign_services.add_targets(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
+    call_targets.add_contacts(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
     return campaign
 
 

@@ -19,7 +19,7 @@ from django.db import OperationalError, connection
 
 from ringround.calling import rules
 from ringround.calling.models import Call, CallTarget
-from ringround.campaigns.services import add_targets
+from ringround.calling.targets import add_contacts as add_targets
 from ringround.contacts.models import Contact
 from tests.factories import ContactFactory, make_campaign, make_volunteer
 

@@ -14,10 +14,10 @@ import phonenumbers
 import pytest
 
 from ringround.calling import rules
+from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
-from ringround.campaigns import services as campaign_services
+from ringround.calling.targets import suppress_number, unsuppress_number
 from ringround.contacts.models import Contact, Suppression
-from ringround.contacts.services import suppress_number, unsuppress_number
 from tests.factories import ContactFactory, make_campaign, make_volunteer
 
 State = CallTarget.State
@@ -37,7 +37,7 @@ def utc(text):
 
 def add_target(campaign, phone, time_zone=LONDON):
     contact = ContactFactory(phone=phone, time_zone=time_zone)
-    campaign_services.add_targets(campaign, Contact.objects.filter(pk=contact.pk))
+    call_targets.add_contacts(campaign, Contact.objects.filter(pk=contact.pk))
     return CallTarget.objects.get(campaign=campaign, contact=contact)
 
 
@@ -237,7 +237,7 @@ def test_suppressing_a_held_number_frees_it_and_nobody_is_handed_it_again():
 
     target.refresh_from_db()
     assert target.state == State.SUPPRESSED and target.held_by_id is None
-    assert rules.current_lease(campaign, volunteer, now=now) is None
+    assert rules.current_lease(campaign, volunteer) is None
     assert rules.claim_next(campaign, volunteer, now=now).target.pk == other.pk
     assert target.pk not in handed_out(campaign, now + dt.timedelta(hours=1))
 

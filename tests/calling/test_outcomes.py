@@ -11,7 +11,7 @@ import pytest
 
 from ringround.calling import rules
 from ringround.calling.models import Call, CallTarget
-from ringround.campaigns.services import add_targets
+from ringround.calling.targets import add_contacts as add_targets
 from ringround.contacts.models import Contact, Suppression
 from tests.factories import make_campaign, make_volunteer
 

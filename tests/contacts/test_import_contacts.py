@@ -7,6 +7,7 @@ from django.db import connection
 
 from ringround.audit.models import AuditEvent
 from ringround.calling import rules
+from ringround.calling import targets as call_targets
 from ringround.calling.models import CallTarget
 from ringround.contacts import services
 from ringround.contacts.importers.contacts import ContactImporter, Entry, InFlight
@@ -375,9 +376,11 @@ def test_imported_contacts_can_be_added_to_a_campaign_by_tag_or_area(tmp_path):
     campaign = make_campaign(organiser)
     rows = member_rows(3) + [["M9", "A", "B", "", landline(9), "Camden", "donor"]]
     job = import_now(write_csv(tmp_path / "f.csv", rows))
-    assert services.add_contacts_to_campaign(campaign, tag="donor", by=organiser) == 1
-    assert services.add_contacts_to_campaign(campaign, area="holborn", by=organiser) == 3
-    assert services.add_contacts_to_campaign(campaign, job=job, by=organiser) == 0
+    assert call_targets.add_contacts_to_campaign(campaign, tag="donor", by=organiser) == 1
+    assert call_targets.add_contacts_to_campaign(campaign, area="holborn", by=organiser) == 3
+    assert (
+        call_targets.add_contacts_to_campaign(campaign, source=job.source_label, by=organiser) == 0
+    )
     assert campaign.targets.count() == 4
 
 

@@ -8,8 +8,8 @@ from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 
 from ringround.audit.models import AuditEvent
+from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
-from ringround.campaigns import services as campaign_services
 from ringround.contacts.models import Contact, Suppression
 from ringround.privacy import services
 from ringround.reports.services import campaign_figures
@@ -82,7 +82,7 @@ def test_erased_person_reimported_is_not_added_as_callable(world):
     phone = world.person.phone
     services.erase_contact(world.person, by=world.admin)
     again = ContactFactory(phone=phone)
-    campaign_services.add_targets(world.campaign, Contact.objects.filter(pk=again.pk))
+    call_targets.add_contacts(world.campaign, Contact.objects.filter(pk=again.pk))
     assert CallTarget.objects.get(contact=again).state == CallTarget.State.SUPPRESSED
 
 

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 def test_objection_suppresses_the_number_in_every_campaign(world):
     other = make_campaign(name="Another")
-    from ringround.campaigns.services import add_targets
+    from ringround.calling.targets import add_contacts as add_targets
 
     add_targets(other, Contact.objects.filter(pk=world.person.pk))
     suppression = services.object_to_contact("0117 496 0123", by=world.admin)

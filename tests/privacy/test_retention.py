@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from ringround.calling.targets import add_contacts as add_targets
 from ringround.campaigns.models import Campaign
-from ringround.campaigns.services import add_targets
 from ringround.contacts.models import Contact, Suppression
 from ringround.privacy import services
 from tests.factories import ContactFactory, make_campaign

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ringround.audit.services import record_event
 from ringround.calling import rules
+from ringround.calling import targets as call_targets
 from ringround.calling.models import CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign
@@ -73,7 +74,7 @@ def build_world() -> World:
         campaign, text="Top issue?", kind="single", choices=["NHS", "Housing"]
     )
     comment = campaign_services.add_question(campaign, text="Anything else?", kind="text")
-    campaign_services.add_targets(
+    call_targets.add_contacts(
         campaign, Contact.objects.filter(pk__in=[person.pk] + [o.pk for o in others])
     )
     CallTarget.objects.filter(campaign=campaign, contact=person).update(priority=10)
@@ -91,6 +92,6 @@ def build_world() -> World:
     record_event(volunteer, "contact.view", person, campaign=campaign, fields=["first_name"])
 
     finished = make_campaign(campaign.organisers.get(), name="Old survey")
-    campaign_services.add_targets(finished, Contact.objects.filter(pk=person.pk))
+    call_targets.add_contacts(finished, Contact.objects.filter(pk=person.pk))
     campaign_services.set_status(finished, Campaign.Status.FINISHED)
     return World(admin, person, others, campaign, finished, volunteer, issue, comment)

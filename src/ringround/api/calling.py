@@ -12,14 +12,14 @@ from django.utils import timezone
 from ninja import Field, Router, Schema
 from pydantic import field_validator
 
-from ringround.accounts.permissions import (
-    campaign_and_outcome_for_volunteer,
-    campaign_for_volunteer,
-)
 from ringround.audit.services import client_ip
 from ringround.calling import rules
 from ringround.calling import services as calling_services
 from ringround.campaigns.models import Campaign, Membership
+from ringround.campaigns.permissions import (
+    campaign_and_outcome_for_volunteer,
+    campaign_for_volunteer,
+)
 
 from .errors import ERROR_RESPONSES, ApiError, ErrorOut
 

@@ -3,8 +3,8 @@
 from django.http import Http404
 from ninja import Field, Router, Schema
 
-from ringround.accounts.permissions import campaign_for_organiser
 from ringround.campaigns.models import Campaign, Membership
+from ringround.campaigns.permissions import campaign_for_organiser
 from ringround.reports.services import campaign_figures
 
 from .errors import ERROR_RESPONSES, ApiError

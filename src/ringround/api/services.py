@@ -6,10 +6,10 @@ copy of the database gives nobody a working token; the caller sees the token onc
 import copy
 import datetime as dt
 import hashlib
-import os
 import secrets
 import time
 
+from django.conf import settings
 from django.utils import timezone
 
 from ringround import rawsql
@@ -20,7 +20,6 @@ from .models import ApiToken
 
 TOKEN_PREFIX = "rr_"
 LAST_USED_EVERY = dt.timedelta(minutes=1)
-CACHE_SECONDS = float(os.environ.get("RINGROUND_API_TOKEN_CACHE_SECONDS", "10"))
 CACHE_SIZE = 50_000
 _recent: dict[str, tuple[float, object]] = {}  # token hash -> (when read, user)
 _TOKEN = rawsql.Columns(ApiToken, "k")
@@ -58,7 +57,7 @@ def authenticate(token: str):
     """The active user a token belongs to, or ``None``.
 
     ``last_used_at`` is written at most once a minute per token, not on every request. A token
-    that worked is remembered by this process for ``CACHE_SECONDS`` (each request gets its own
+    that worked is remembered by this process for RINGROUND_API_TOKEN_CACHE_SECONDS (each request gets its own
     copy of the user), so the calling loop does not read it on every request: a revocation
     reaches every server process within that time (at once in the process that revoked it)."""
     if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
@@ -66,7 +65,8 @@ def authenticate(token: str):
     secret_hash = hash_token(token)
     now = time.monotonic()
     cached = _recent.get(secret_hash)
-    if cached is not None and now - cached[0] < CACHE_SECONDS:
+    cache_seconds = settings.RINGROUND_API_TOKEN_CACHE_SECONDS
+    if cached is not None and now - cached[0] < cache_seconds:
         return copy.copy(cached[1])
     rows = rawsql.fetch(_ACTIVE_TOKEN, [secret_hash], _TOKEN, _USER)
     if not rows:
@@ -76,7 +76,7 @@ def authenticate(token: str):
     moment = timezone.now()
     if record.last_used_at is None or moment - record.last_used_at > LAST_USED_EVERY:
         ApiToken.objects.filter(pk=record.pk).update(last_used_at=moment)
-    if CACHE_SECONDS > 0:
+    if cache_seconds > 0:
         if len(_recent) >= CACHE_SIZE:
             _recent.clear()
         _recent[secret_hash] = (now, copy.copy(record.user))

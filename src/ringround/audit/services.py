@@ -44,3 +44,15 @@ def record_event(
         detail=detail,
     )
     return rawsql.insert(event)
+
+
+def record_events_sql(source: str, *, action: str, model, **values: str) -> str:
+    """SQL that appends one event per row of ``source`` (a FROM clause), as ``record_event``
+    writes them, for a hand-written statement: ``action`` and ``model`` (the kind of object)
+    are constants; ``values`` give an SQL expression for each of ``at``, ``actor_id``,
+    ``object_id``, ``campaign_id``, ``ip_address`` and ``detail`` (JSON text)."""
+    values["ip_address"] = f"({values['ip_address']})::inet"
+    values["detail"] = f"({values['detail']})::jsonb"
+    values["action"] = rawsql.literal(action)
+    values["object_type"] = rawsql.literal(model._meta.model_name)
+    return rawsql.insert_select(AuditEvent, source, values)

@@ -3,14 +3,13 @@
 import csv
 import json
 
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ringround.reports.csvsafe import Echo, neutralise
+from ringround.accounts.permissions import admin_required
+from ringround.csvsafe import Echo, neutralise
 
 from .forms import AuditFilterForm
 from .models import AuditEvent
@@ -27,20 +26,6 @@ EXPORT_HEADER = [
     "ip_address",
     "detail",
 ]
-
-
-def admin_required(view):
-    """Admins only: strangers are sent to log in, everyone else is refused (403)."""
-
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not request.user.is_superuser:
-            raise PermissionDenied("Only admins can do this.")
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 def _events():

@@ -2,26 +2,104 @@
 
 The lease lives on the target row itself, so a target can never have two holders; the
 database also forbids a volunteer holding two live leases in one campaign.
+
+Which targets are which (ready, lapsed, held by someone, claimable now) and how a target
+changes (leased, handed back, stopped, after an outcome) are defined here once: the calling
+rules (``rules.py``) apply them through the ORM, and the PostgreSQL statements
+(``statements.py``) are compiled from the same definitions.
 """
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
+from ringround.contacts.models import Suppression
 from ringround.ids import new_public_id
+from ringround.rawsql import OneOf
+
+
+class TargetState(models.TextChoices):
+    READY = "ready", "Ready"
+    ASSIGNED = "assigned", "Assigned"
+    WAITING = "waiting", "Waiting for retry"
+    DONE = "done", "Done"
+    EXHAUSTED = "exhausted", "Attempts used up"
+    SUPPRESSED = "suppressed", "Suppressed"
+
+
+# Waiting to be called: new, or due for another try once their time comes.
+CLAIMABLE_STATES = (TargetState.READY, TargetState.WAITING)
+# Finished with: nothing more happens to these targets.
+FINISHED_STATES = (TargetState.DONE, TargetState.SUPPRESSED)
+# The order in which the claim hands targets out, best first (and its index's order).
+CLAIM_ORDER = ("-priority", "next_call_at", "id")
+
+
+def _ready(now) -> Q:
+    return Q(state__in=CLAIMABLE_STATES, next_call_at__lte=now)
+
+
+def _lapsed(now) -> Q:
+    return Q(state=TargetState.ASSIGNED, lease_expires_at__lte=now)
+
+
+class CallTargetQuerySet(models.QuerySet):
+    """The calling loop's conditions. Each argument may be a value or, for the PostgreSQL
+    statements, a ``rawsql.Param``."""
+
+    def held_by(self, volunteer):
+        """Leased to this volunteer now (the lease may have lapsed unnoticed)."""
+        return self.filter(state=TargetState.ASSIGNED, held_by=volunteer)
+
+    def ready(self, now):
+        """Waiting to be called, and due."""
+        return self.filter(_ready(now))
+
+    def lapsed(self, now):
+        """Leased, but nobody renewed the lease in time: free to hand out again."""
+        return self.filter(_lapsed(now))
+
+    def live(self):
+        """Not finished with: to be called, waiting, or being called."""
+        return self.exclude(state__in=FINISHED_STATES)
+
+    def may_be_called(self, campaign, open_zones, max_attempts):
+        """In this campaign, inside calling hours in the target's own time zone (one of
+        ``open_zones``), under the attempt limit, and not on the suppression list."""
+        return self.filter(
+            campaign=campaign, time_zone__one_of=open_zones, attempts__lt=max_attempts
+        ).exclude(Exists(Suppression.objects.filter(phone=OuterRef("phone"))))
+
+    def claimable_now(self, campaign, now):
+        """What a claim may hand out now: ready or lapsed, and may be called."""
+        return self.may_be_called(
+            campaign, campaign.open_time_zones(now), campaign.max_attempts
+        ).filter(_ready(now) | _lapsed(now))
+
+    def in_claim_order(self):
+        return self.order_by(*CLAIM_ORDER)
+
+
+def _value(value):
+    return value if hasattr(value, "resolve_expression") else Value(value)
 
 
 class CallTarget(models.Model):
-    class State(models.TextChoices):
-        READY = "ready", "Ready"
-        ASSIGNED = "assigned", "Assigned"
-        WAITING = "waiting", "Waiting for retry"
-        DONE = "done", "Done"
-        EXHAUSTED = "exhausted", "Attempts used up"
-        SUPPRESSED = "suppressed", "Suppressed"
-
-    CLAIMABLE_STATES = (State.READY, State.WAITING)
+    State = TargetState
+    CLAIMABLE_STATES = CLAIMABLE_STATES
 
     # Foreign keys without an index of their own where a composite index below leads with
     # them, or where only a rare delete looks them up: every index is written again on every
@@ -59,6 +137,8 @@ class CallTarget(models.Model):
         db_index=False,
     )
 
+    objects = CallTargetQuerySet.as_manager()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -66,13 +146,17 @@ class CallTarget(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["campaign", "held_by"],
-                condition=Q(state="assigned"),
+                condition=Q(state=TargetState.ASSIGNED),
                 name="one_live_lease_per_volunteer",
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(state="assigned", held_by__isnull=False, lease_expires_at__isnull=False)
-                    | (~Q(state="assigned") & Q(held_by__isnull=True))
+                    Q(
+                        state=TargetState.ASSIGNED,
+                        held_by__isnull=False,
+                        lease_expires_at__isnull=False,
+                    )
+                    | (~Q(state=TargetState.ASSIGNED) & Q(held_by__isnull=True))
                 ),
                 name="assigned_iff_held",
             ),
@@ -80,19 +164,81 @@ class CallTarget(models.Model):
         indexes = [
             # The claim walks these in order and stops at the first free row (rules.py).
             models.Index(
-                fields=["campaign", "-priority", "next_call_at", "id"],
-                condition=Q(state__in=["ready", "waiting"]),
+                fields=["campaign", *CLAIM_ORDER],
+                condition=Q(state__in=CLAIMABLE_STATES),
                 name="target_claim_order",
             ),
             models.Index(
                 fields=["campaign", "lease_expires_at"],
-                condition=Q(state="assigned"),
+                condition=Q(state=TargetState.ASSIGNED),
                 name="target_lease_expiry",
             ),
         ]
 
     def __str__(self):
         return f"{self.contact_id} in {self.campaign_id} ({self.state})"
+
+    # -- how a target changes: values for QuerySet.update(), compiled into the statements too
+
+    @staticmethod
+    def leased_to(volunteer, now, expires_at) -> dict:
+        return {
+            "state": TargetState.ASSIGNED,
+            "held_by": volunteer,
+            "leased_at": now,
+            "lease_expires_at": expires_at,
+        }
+
+    @staticmethod
+    def back_to_pool() -> dict:
+        """Handed back untouched (released, or its lease lapsed): no attempt is counted."""
+        return {
+            "state": Case(
+                When(attempts=0, then=Value(TargetState.READY)),
+                default=Value(TargetState.WAITING),
+            ),
+            "held_by": None,
+            "lease_expires_at": None,
+        }
+
+    @staticmethod
+    def stopped() -> dict:
+        """Never to be called again in this campaign (its number is suppressed)."""
+        return {"state": TargetState.SUPPRESSED, "held_by": None, "lease_expires_at": None}
+
+    @staticmethod
+    def after_outcome(*, outcome, suppresses, retries, limit, retry_at) -> dict:
+        """A call was made: count the attempt, end the lease, and stop the target, finish
+        it, or schedule the next try at ``retry_at`` while attempts remain under ``limit``."""
+        suppresses, retries, limit = _value(suppresses), _value(retries), _value(limit)
+        another_try = ~suppresses & retries & LessThan(F("attempts") + 1, limit)
+        return {
+            "attempts": F("attempts") + 1,
+            "last_outcome": outcome,
+            "held_by": None,
+            "lease_expires_at": None,
+            "state": Case(
+                When(suppresses, then=Value(TargetState.SUPPRESSED)),
+                When(~retries, then=Value(TargetState.DONE)),
+                When(another_try, then=Value(TargetState.WAITING)),
+                default=Value(TargetState.EXHAUSTED),
+            ),
+            "next_call_at": Case(
+                When(another_try, then=_value(retry_at)), default=F("next_call_at")
+            ),
+        }
+
+    @staticmethod
+    def lease_still_ours(volunteer):
+        """Whether an outcome from ``volunteer`` may still change the target (a boolean
+        expression): they hold it, or its lease lapsed back to the pool untaken."""
+        ours = Q(state=TargetState.ASSIGNED, held_by=volunteer) | Q(
+            state__in=CLAIMABLE_STATES, held_by__isnull=True
+        )
+        return Coalesce(ExpressionWrapper(ours, output_field=BooleanField()), Value(False))
+
+
+CallTarget._meta.get_field("time_zone").register_lookup(OneOf)
 
 
 class Call(models.Model):

@@ -6,12 +6,13 @@
 4. ``release`` hands the person back untouched (Pause / Stop).
 5. ``expire_leases`` tidies leases nobody renewed back into the pool.
 
-On PostgreSQL a claim is one statement: the candidate row is locked with ``FOR UPDATE SKIP
-LOCKED`` (concurrent volunteers never wait on each other, and a row changed meanwhile is
-checked again) and assigned by the same ``UPDATE``. On SQLite the transaction is a write
-transaction (``IMMEDIATE``), so claims run one at a time, and the write is a compare-and-swap
-``UPDATE`` that only succeeds if the row is still claimable. On both, the database refuses a
-volunteer a second live lease in one campaign.
+Which targets may be handed out, in what order, and how each step changes a target are defined
+once on ``CallTarget`` (models.py). On SQLite the steps below run them through the ORM: the
+transaction is a write transaction (``IMMEDIATE``), so claims run one at a time, and the write
+is a compare-and-swap ``UPDATE`` that only succeeds if the row is still claimable. On
+PostgreSQL a claim and an outcome are each one statement compiled from the same definitions
+(statements.py). On both, the database refuses a volunteer a second live lease in one
+campaign.
 A lease token, signed by the server, names the claim; an outcome is stored once per claim and
 once per client idempotency key, even if the lease has since expired.
 """
@@ -21,19 +22,18 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.utils import timezone
 
-from ringround import rawsql
+from ringround.audit.services import record_event
 from ringround.campaigns.models import Campaign, Membership, OutcomeCode, Question
-from ringround.contacts.models import Contact, Suppression
-from ringround.ids import new_public_id
+from ringround.campaigns.services import count_claim, flag_rate_limited
+from ringround.contacts.models import Suppression
 
+from . import statements, targets
 from .models import Call, CallTarget
 
 State = CallTarget.State
@@ -41,6 +41,11 @@ LEASE_SALT = "ringround.calling.lease"
 LEASE_TOKEN_MAX_AGE = 7 * 24 * 3600
 CLAIM_ATTEMPTS = 5
 MAX_TEXT_ANSWER = 2000
+
+
+def one_statement() -> bool:
+    """Whether claims and outcomes go as single statements (PostgreSQL)."""
+    return connection.vendor == "postgresql"
 
 
 class CallingError(Exception):
@@ -112,66 +117,17 @@ def check_claim_rate(campaign: Campaign, membership: Membership, now: dt.datetim
     """Allow at most ``claims_per_hour`` new contacts per volunteer per hour, so nobody can
     page through the list; a burst beyond it is refused and flagged to the organisers.
     Only contacts actually handed out count (``count_claim``), not empty asks."""
-    if claim_limit_reached(campaign, membership, now):
-        window_start = membership.claims_window_start
-        if membership.flagged_at is None or membership.flagged_at < window_start:
-            Membership.objects.filter(pk=membership.pk).update(flagged_at=now)
-            from ringround.audit.services import record_event
-
-            record_event(
-                membership.user,
-                "volunteer.rate_limited",
-                membership,
-                campaign=campaign,
-                claims=membership.claims_in_window,
-            )
+    if membership.claim_limit_reached(campaign.claims_per_hour, now):
+        flag_rate_limited(campaign, membership, now)
         raise RateLimited(
             "You have been given a lot of contacts this hour. Take a short break; "
             "your organiser has been told in case something is wrong."
         )
 
 
-def claim_limit_reached(campaign: Campaign, membership: Membership, now: dt.datetime) -> bool:
-    return (
-        not _new_claims_window(membership, now)
-        and membership.claims_in_window >= campaign.claims_per_hour
-    )
-
-
-def _new_claims_window(membership: Membership, now: dt.datetime) -> bool:
-    window_start = membership.claims_window_start
-    return window_start is None or now - window_start >= dt.timedelta(hours=1)
-
-
-def count_claim(membership: Membership, now: dt.datetime) -> None:
-    if _new_claims_window(membership, now):
-        Membership.objects.filter(pk=membership.pk).update(
-            claims_window_start=now, claims_in_window=1
-        )
-    else:
-        Membership.objects.filter(pk=membership.pk).update(
-            claims_in_window=F("claims_in_window") + 1
-        )
-
-
 # --- 1. claim ----------------------------------------------------------------------------
 
 
-def claimable_targets(campaign: Campaign, now: dt.datetime):
-    """Targets that may be handed out now: ready or due for retry (or with a lapsed lease),
-    inside calling hours in their own time zone, under the attempt limit, not suppressed."""
-    open_zones = campaign.open_time_zones(now)
-    suppressed = Suppression.objects.filter(phone=OuterRef("phone"))
-    return CallTarget.objects.filter(
-        Q(state__in=CallTarget.CLAIMABLE_STATES, next_call_at__lte=now)
-        | Q(state=State.ASSIGNED, lease_expires_at__lte=now),
-        campaign=campaign,
-        time_zone__in=open_zones,
-        attempts__lt=campaign.max_attempts,
-    ).exclude(Exists(suppressed))
-
-
-CLAIM_ORDER = ("-priority", "next_call_at", "id")
 RACE_LOST = object()  # _take_best: someone else took the candidate first; try again
 STEP_BY_STEP = object()  # the one-statement claim met a case it leaves to the general path
 
@@ -189,7 +145,7 @@ def claim_next(
 
     A volunteer who already holds a lease gets the same person back (renewed); otherwise the
     claim rate is checked, the best target taken and the claim counted. On PostgreSQL those
-    steps are one statement (``_claim_on_postgresql``); the step-by-step path below is the
+    steps are one statement (``_claim_in_one_statement``); the step-by-step path below is the
     same rules, for SQLite and for the rare cases the statement leaves to it.
 
     ``record_view``: the caller shows the contact at once (the API's answer), so the view goes
@@ -197,9 +153,10 @@ def claim_next(
     now = now or timezone.now()
     membership = check_can_call(campaign, volunteer, membership)
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
-    if connection.vendor == "postgresql" and not claim_limit_reached(campaign, membership, now):
+    limit_reached = membership.claim_limit_reached(campaign.claims_per_hour, now)
+    if one_statement() and not limit_reached:
         view = (record_view, ip_address)
-        lease = _claim_on_postgresql(campaign, volunteer, membership, now, expires_at, view)
+        lease = _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, view)
         if lease is not STEP_BY_STEP:
             return lease
     lease = _claim_step_by_step(campaign, volunteer, membership, now, expires_at)
@@ -210,12 +167,10 @@ def claim_next(
 
 def record_contact_view(lease: Lease, viewer, ip_address: str | None = None) -> None:
     """The audit trail's entry for a volunteer shown the contact they hold."""
-    from ringround.audit.services import record_event
-
     campaign = lease.target.campaign
     record_event(
         viewer,
-        "contact.view",
+        statements.CONTACT_VIEW,
         lease.contact,
         campaign=campaign,
         ip_address=ip_address,
@@ -247,94 +202,33 @@ def _claim_step_by_step(campaign, volunteer, membership, now, expires_at) -> Lea
     return None
 
 
-def _lapsed_then_ready(claimable):
-    """Lapsed leases first (each was the best person when first handed out), then the ready
-    and due targets; each part in claim order."""
-    return (
-        claimable.filter(state=State.ASSIGNED).order_by(*CLAIM_ORDER),
-        claimable.filter(state__in=CallTarget.CLAIMABLE_STATES).order_by(*CLAIM_ORDER),
-    )
-
-
 def _take_best(campaign, volunteer, now, expires_at) -> CallTarget | None:
-    """Inside a write transaction, pick the best claimable target, then assign it with a
+    """Inside a write transaction, pick the best claimable target (lapsed leases first: each
+    was the best person when first handed out; then the ready), then assign it with a
     compare-and-swap UPDATE that only succeeds if it is still claimable.
 
     Returns the target, ``None`` if nobody is claimable, or ``RACE_LOST``."""
-    claimable = claimable_targets(campaign, now)
+    claimable = CallTarget.objects.claimable_now(campaign, now)
     with transaction.atomic():
-        for part in _lapsed_then_ready(claimable):
-            candidate = part.select_for_update(skip_locked=True).only("id").first()
+        for part in (claimable.lapsed(now), claimable.ready(now)):
+            candidate = part.in_claim_order().select_for_update(skip_locked=True).only("id").first()
             if candidate is not None:
                 break
         else:
             return None
         taken = claimable.filter(pk=candidate.pk).update(
-            state=State.ASSIGNED, held_by=volunteer, leased_at=now, lease_expires_at=expires_at
+            **CallTarget.leased_to(volunteer, now, expires_at)
         )
     if taken != 1:
         return RACE_LOST
     return CallTarget.objects.select_related("contact").get(pk=candidate.pk)
 
 
-# claim_next on PostgreSQL, in one statement: renew the lease the volunteer holds, or else take
-# the best lapsed lease or ready target (the conditions of claimable_targets() and the order of
-# _lapsed_then_ready(), written out) and count the claim; then read the contact. Candidates
-# are locked with FOR UPDATE SKIP LOCKED, so concurrent claimers pass over each other's rows
-# instead of waiting, and a row changed meanwhile is checked again; each part walks its own
-# partial index in claim order, so the cost does not grow with the size of the campaign.
-_CANDIDATE = """
-    SELECT t.id FROM calling_calltarget t
-     WHERE t.campaign_id = %(campaign)s AND {part}
-       AND t.time_zone = ANY(%(open_zones)s) AND t.attempts < %(max_attempts)s
-       AND NOT EXISTS (SELECT 1 FROM contacts_suppression s WHERE s.phone = t.phone)
-     ORDER BY t.priority DESC, t.next_call_at, t.id
-     LIMIT 1 FOR UPDATE SKIP LOCKED"""
-_HELD = """campaign_id = %(campaign)s AND held_by_id = %(volunteer)s AND state = 'assigned'"""
-_TARGET = rawsql.Columns(CallTarget, "t")
-_CONTACT = rawsql.Columns(Contact, "c")
-CLAIM_ON_POSTGRESQL = f"""
-WITH own AS (
-    SELECT id FROM calling_calltarget WHERE {_HELD}
-), renewed AS (
-    UPDATE calling_calltarget SET lease_expires_at = %(expires_at)s
-     WHERE id IN (SELECT id FROM own) AND {_HELD} AND lease_expires_at > %(now)s
-    RETURNING *
-), taken AS (
-    UPDATE calling_calltarget
-       SET state = 'assigned', held_by_id = %(volunteer)s, leased_at = %(now)s,
-           lease_expires_at = %(expires_at)s
-     WHERE NOT EXISTS (SELECT 1 FROM own) AND id = COALESCE(
-       ({_CANDIDATE.format(part="t.state = 'assigned' AND t.lease_expires_at <= %(now)s")}),
-       ({_CANDIDATE.format(part="t.state IN ('ready', 'waiting') AND t.next_call_at <= %(now)s")}))
-    RETURNING *
-), viewed AS (  -- the audit trail's row, as record_contact_view() writes it
-    INSERT INTO audit_auditevent (at, actor_id, action, object_type, object_id, campaign_id,
-                                  ip_address, detail)
-    SELECT %(now)s, %(volunteer)s, 'contact.view', 'contact', c.public_id, %(campaign)s,
-           %(ip_address)s::inet, %(view_detail)s::jsonb
-      FROM (SELECT contact_id FROM renewed UNION ALL SELECT contact_id FROM taken) t
-      JOIN contacts_contact c ON c.id = t.contact_id
-     WHERE %(record_view)s
-), counted AS (
-    UPDATE campaigns_membership
-       SET claims_window_start = CASE WHEN %(new_window)s THEN %(now)s
-                                      ELSE claims_window_start END,
-           claims_in_window = CASE WHEN %(new_window)s THEN 1 ELSE claims_in_window + 1 END
-     WHERE id = %(membership)s AND EXISTS (SELECT 1 FROM taken)
-)
-SELECT {_TARGET.sql}, {_CONTACT.sql},
-       EXISTS (SELECT 1 FROM own) AS held_before
-  FROM (SELECT 1) AS one
-  LEFT JOIN (SELECT * FROM renewed UNION ALL SELECT * FROM taken) t ON true
-  LEFT JOIN contacts_contact c ON c.id = t.contact_id"""
-
-
-def _claim_on_postgresql(campaign, volunteer, membership, now, expires_at, view):
-    """claim_next's steps in one round trip. Returns the lease, ``None`` if nobody is
-    claimable, or ``STEP_BY_STEP`` when the volunteer held a lease the statement did not renew
-    (it had lapsed, or changed meanwhile) or claimed twice at once: the general path sorts
-    those out."""
+def _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, view):
+    """claim_next's steps in one round trip (statements.claim). Returns the lease, ``None`` if
+    nobody is claimable, or ``STEP_BY_STEP`` when the volunteer held a lease the statement did
+    not renew (it had lapsed, or changed meanwhile) or claimed twice at once: the general path
+    sorts those out."""
     params = {
         "campaign": campaign.pk,
         "volunteer": volunteer.pk,
@@ -343,18 +237,13 @@ def _claim_on_postgresql(campaign, volunteer, membership, now, expires_at, view)
         "expires_at": expires_at,
         "open_zones": campaign.open_time_zones(now),
         "max_attempts": campaign.max_attempts,
-        "new_window": _new_claims_window(membership, now),
+        "new_window": membership.claims_window_over(now),
         "record_view": view[0],
         "ip_address": view[1],
         "view_detail": json.dumps({"fields": campaign.fields_for_volunteer()}),
     }
     try:
-        # Inside a transaction (tests, or a caller's atomic block) a refused statement must
-        # not spoil the rest of it; on its own it needs no transaction of its own.
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            [(target, contact, held_before)] = rawsql.fetch(
-                CLAIM_ON_POSTGRESQL, params, _TARGET, _CONTACT
-            )
+        target, contact, held_before = statements.claim(params)
     except IntegrityError:
         return STEP_BY_STEP
     if target is None:
@@ -365,44 +254,36 @@ def _claim_on_postgresql(campaign, volunteer, membership, now, expires_at, view)
 
 
 def _renew_held_lease(campaign: Campaign, volunteer, now: dt.datetime) -> Lease | None:
-    held = (
-        CallTarget.objects.select_related("contact")
-        .filter(campaign=campaign, held_by=volunteer, state=State.ASSIGNED)
-        .first()
-    )
+    held = _held(campaign, volunteer).select_related("contact").first()
     if held is None:
         return None
+    still_held = CallTarget.objects.filter(pk=held.pk).held_by(volunteer)
     if (
         held.lease_expires_at <= now
-        and not claimable_targets(campaign, now).filter(pk=held.pk).exists()
+        and not CallTarget.objects.claimable_now(campaign, now).filter(pk=held.pk).exists()
     ):
         # The lease lapsed and the person may not be called now (calling hours are over, or
         # the number was suppressed): handing them back out would break the calling rules.
-        CallTarget.objects.filter(pk=held.pk, held_by=volunteer, state=State.ASSIGNED).update(
-            **_back_to_pool
-        )
+        still_held.update(**CallTarget.back_to_pool())
         return None
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
-    renewed = CallTarget.objects.filter(pk=held.pk, held_by=volunteer, state=State.ASSIGNED).update(
-        lease_expires_at=expires_at
-    )
+    renewed = still_held.update(lease_expires_at=expires_at)
     if not renewed:
         return None
     held.lease_expires_at = expires_at
     return Lease(held, lease_token(held), expires_at)
 
 
-def current_lease(campaign: Campaign, volunteer, *, now: dt.datetime | None = None) -> Lease | None:
+def current_lease(campaign: Campaign, volunteer) -> Lease | None:
     """The lease this volunteer holds now, if it is still theirs (without renewing it)."""
-    now = now or timezone.now()
-    held = (
-        CallTarget.objects.select_related("contact")
-        .filter(campaign=campaign, held_by=volunteer, state=State.ASSIGNED)
-        .first()
-    )
+    held = _held(campaign, volunteer).select_related("contact").first()
     if held is None:
         return None
     return Lease(held, lease_token(held), held.lease_expires_at)
+
+
+def _held(campaign: Campaign, volunteer):
+    return CallTarget.objects.filter(campaign=campaign).held_by(volunteer)
 
 
 def lease_token(target: CallTarget) -> str:
@@ -480,9 +361,7 @@ def heartbeat(
     """Extend the volunteer's live lease; ``None`` if they no longer hold one."""
     now = now or timezone.now()
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
-    renewed = CallTarget.objects.filter(
-        campaign=campaign, held_by=volunteer, state=State.ASSIGNED
-    ).update(lease_expires_at=expires_at)
+    renewed = _held(campaign, volunteer).update(lease_expires_at=expires_at)
     return expires_at if renewed else None
 
 
@@ -506,7 +385,7 @@ def record_outcome(
 
     Returns the stored call; the same call again for a repeated key or a repeated claim.
     ``survey``: the outcome of ``outcome_code`` and its questions, if the caller has read them
-    already (``permissions.campaign_and_outcome_for_volunteer``)."""
+    already (``campaigns.permissions.campaign_and_outcome_for_volunteer``)."""
     now = now or timezone.now()
     key = (idempotency_key or "").strip()
     if _has_nul(key, notes, answers, outcome_code, lease_token):
@@ -515,7 +394,7 @@ def record_outcome(
         raise InvalidOutcome("The form is missing its submission key; reload the page.")
     try:
         claim = read_lease_token(lease_token, campaign, volunteer, now)
-        outcome, questions = survey or outcome_and_questions(campaign, outcome_code)
+        outcome, questions = survey or OutcomeCode.objects.with_survey(campaign, outcome_code)
         if outcome is None:
             raise InvalidOutcome(
                 "Choose what happened on the call.", {"outcome": "Unknown outcome."}
@@ -528,10 +407,12 @@ def record_outcome(
             return existing
         raise
     notes = (notes or "")[:MAX_TEXT_ANSWER]
-    one_statement = connection.vendor == "postgresql" and not outcome.suppresses
-    store = _store_call_on_postgresql if one_statement else _store_call
+    call = _call(campaign, volunteer, claim, outcome, clean, notes, key, now)
+    terms = _outcome_terms(campaign, outcome, now, callback_at)
+    # A suppressing outcome also adds to the suppression list: the step-by-step path.
+    store = _store_in_one_statement if one_statement() and not outcome.suppresses else _store_call
     try:
-        call = store(campaign, volunteer, claim, outcome, clean, notes, key, now, callback_at)
+        call = store(call, volunteer, outcome, terms)
     except IntegrityError:
         call = None
     if call is None:
@@ -546,122 +427,54 @@ def record_outcome(
     return call
 
 
-_OUTCOME = rawsql.Columns(OutcomeCode, "o")
-_QUESTION = rawsql.Columns(Question, "q")
-_OUTCOME_AND_QUESTIONS = f"""
-    SELECT {_OUTCOME.sql}, {_QUESTION.sql}
-      FROM campaigns_outcomecode o
-      LEFT JOIN campaigns_question q ON q.campaign_id = o.campaign_id AND o.is_conversation
-     WHERE o.campaign_id = %s AND o.code = %s
-     ORDER BY q.position, q.id"""
+def _outcome_terms(campaign, outcome, now, callback_at) -> dict:
+    """What ``CallTarget.after_outcome`` needs to know of this outcome."""
+    retry_at = now + dt.timedelta(minutes=outcome.retry_after_minutes or 0)
+    return {
+        "suppresses": outcome.suppresses,
+        "retries": outcome.retries,
+        "limit": min(outcome.max_attempts, campaign.max_attempts),
+        "retry_at": callback_at or retry_at,
+    }
 
 
-def outcome_and_questions(
-    campaign: Campaign, code: str
-) -> tuple[OutcomeCode | None, list[Question]]:
-    """The campaign's outcome of this code (``None`` if none), and the survey if it is a
-    conversation (one query: this is read for every call)."""
-    rows = rawsql.fetch(
-        _OUTCOME_AND_QUESTIONS, [campaign.pk, code], _OUTCOME, _QUESTION, repeated=1
-    )
-    if not rows:
-        return None, []
-    return rows[0][0], [question for _, question in rows if question is not None]
-
-
-def _store_call(campaign, volunteer, claim, outcome, answers, notes, key, now, callback_at):
+def _store_call(call, volunteer, outcome, terms) -> Call | None:
     """Store the call and apply the outcome to the target, in one transaction with the target
     locked. A second call for the same key or claim fails on a unique constraint."""
     with transaction.atomic():
         target = (
             CallTarget.objects.select_for_update()
-            .filter(pk=claim.target_id, campaign=campaign)
+            .filter(pk=call.target_id, campaign=call.campaign)
+            .annotate(ours=CallTarget.lease_still_ours(volunteer))
             .first()
         )
         if target is None:
             return None
-        still_ours = target.held_by_id == volunteer.pk and target.state == State.ASSIGNED
-        lapsed_to_pool = target.held_by_id is None and target.state in CallTarget.CLAIMABLE_STATES
-        call = _call(campaign, volunteer, claim, outcome, answers, notes, key, now)
-        call.lease_lost = not (still_ours or lapsed_to_pool)
+        call.lease_lost = not target.ours
         call.save(force_insert=True)
-        if still_ours or lapsed_to_pool:
-            _apply_outcome(campaign, target, outcome, now, callback_at)
+        if target.ours:
+            CallTarget.objects.filter(pk=target.pk).update(
+                **CallTarget.after_outcome(outcome=outcome, **terms)
+            )
         if outcome.suppresses:
-            from ringround.contacts.services import suppress_number
-
             reason = (
                 Suppression.Reason.WRONG_NUMBER
                 if outcome.code == "wrong_number"
                 else Suppression.Reason.REQUESTED
             )
-            suppress_number(
+            targets.suppress_number(
                 target.phone, reason=reason, by=volunteer, note=f"Outcome: {outcome.label}"
             )
     return call
 
 
-# _store_call on PostgreSQL in one statement (outcomes that do not suppress the number): lock
-# the target, store the call unless its key or claim is stored already, and apply the outcome
-# as _apply_outcome does, unless the lease had passed to someone else.
-STORE_CALL_ON_POSTGRESQL = """
-WITH target AS (
-    SELECT id, COALESCE(held_by_id = %(volunteer)s AND state = 'assigned', false)
-               OR (held_by_id IS NULL AND state IN ('ready', 'waiting')) AS ours
-      FROM calling_calltarget WHERE id = %(target)s AND campaign_id = %(campaign)s
-       FOR UPDATE
-), stored AS (
-    INSERT INTO calling_call (public_id, campaign_id, target_id, volunteer_id, outcome_id,
-                              answers, notes, started_at, ended_at, idempotency_key, lease_lost)
-    SELECT %(public_id)s, %(campaign)s, id, %(volunteer)s, %(outcome)s, %(answers)s::jsonb,
-           %(notes)s, %(started_at)s, %(now)s, %(key)s, NOT ours
-      FROM target
-        ON CONFLICT DO NOTHING
-    RETURNING id, lease_lost
-), applied AS (
-    UPDATE calling_calltarget t
-       SET attempts = t.attempts + 1, last_outcome_id = %(outcome)s, held_by_id = NULL,
-           lease_expires_at = NULL,
-           state = CASE WHEN NOT %(retries)s THEN 'done'
-                        WHEN t.attempts + 1 < %(limit)s THEN 'waiting'
-                        ELSE 'exhausted' END,
-           next_call_at = CASE WHEN %(retries)s AND t.attempts + 1 < %(limit)s
-                               THEN %(retry_at)s ELSE t.next_call_at END
-      FROM stored
-     WHERE t.id = %(target)s AND NOT stored.lease_lost
-)
-SELECT id, lease_lost FROM stored"""
-
-
-def _store_call_on_postgresql(
-    campaign, volunteer, claim, outcome, answers, notes, key, now, callback_at
-):
-    """``_store_call`` in one round trip; ``None`` if the call was stored already."""
-    public_id = new_public_id()
-    retry_at = now + dt.timedelta(minutes=outcome.retry_after_minutes or 0)
-    params = {
-        "volunteer": volunteer.pk,
-        "target": claim.target_id,
-        "campaign": campaign.pk,
-        "public_id": public_id,
-        "outcome": outcome.pk,
-        "answers": json.dumps(answers),
-        "notes": notes,
-        "started_at": claim.leased_at,
-        "now": now,
-        "key": key,
-        "retries": outcome.retries,
-        "limit": min(outcome.max_attempts, campaign.max_attempts),
-        "retry_at": callback_at or retry_at,
-    }
-    with transaction.atomic() if connection.in_atomic_block else nullcontext():
-        with rawsql.cursor() as cursor:
-            cursor.execute(STORE_CALL_ON_POSTGRESQL, params)
-            row = cursor.fetchone()
+def _store_in_one_statement(call, volunteer, outcome, terms) -> Call | None:
+    """``_store_call`` in one round trip (statements.store_call); ``None`` if the call was
+    stored already."""
+    row = statements.store_call(call, **terms)
     if row is None:
         return None
-    call = _call(campaign, volunteer, claim, outcome, answers, notes, key, now)
-    call.pk, call.public_id, call.lease_lost = row[0], public_id, row[1]
+    call.pk, call.lease_lost = row
     call._state.adding, call._state.db = False, connection.alias
     return call
 
@@ -693,33 +506,6 @@ def _has_nul(*values) -> bool:
         elif isinstance(value, str) and "\x00" in value:
             return True
     return False
-
-
-def _apply_outcome(campaign, target, outcome, now, callback_at=None) -> None:
-    target.attempts += 1
-    target.last_outcome = outcome
-    target.held_by = None
-    target.lease_expires_at = None
-    limit = min(outcome.max_attempts, campaign.max_attempts)
-    if outcome.suppresses:
-        target.state = State.SUPPRESSED
-    elif outcome.retries and target.attempts < limit:
-        target.state = State.WAITING
-        target.next_call_at = callback_at or now + dt.timedelta(minutes=outcome.retry_after_minutes)
-    elif outcome.retries:
-        target.state = State.EXHAUSTED
-    else:
-        target.state = State.DONE
-    target.save(
-        update_fields=[
-            "attempts",
-            "last_outcome",
-            "held_by",
-            "lease_expires_at",
-            "state",
-            "next_call_at",
-        ]
-    )
 
 
 def clean_answers(
@@ -759,23 +545,13 @@ def clean_answers(
 
 # --- 4. hand back, 5. expire ----------------------------------------------------------------
 
-_back_to_pool = {
-    "state": Case(When(attempts=0, then=Value(State.READY)), default=Value(State.WAITING)),
-    "held_by": None,
-    "lease_expires_at": None,
-}
-
 
 def release(campaign: Campaign, volunteer) -> int:
     """Hand back whoever this volunteer holds, without counting an attempt."""
-    return CallTarget.objects.filter(
-        campaign=campaign, held_by=volunteer, state=State.ASSIGNED
-    ).update(**_back_to_pool)
+    return _held(campaign, volunteer).update(**CallTarget.back_to_pool())
 
 
 def expire_leases(*, now: dt.datetime | None = None) -> int:
     """Return every lapsed lease to the pool (claims already treat them as free)."""
     now = now or timezone.now()
-    return CallTarget.objects.filter(state=State.ASSIGNED, lease_expires_at__lte=now).update(
-        **_back_to_pool
-    )
+    return CallTarget.objects.lapsed(now).update(**CallTarget.back_to_pool())

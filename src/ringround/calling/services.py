@@ -1,16 +1,20 @@
 """What the volunteer pages and the API need around the calling rules: the card's contents,
-and a volunteer's session summary. The rules themselves live in ``rules.py``."""
+a volunteer's session summary, and an organiser suspending a volunteer. The rules themselves
+live in ``rules.py``."""
 
 import datetime as dt
 
+from django.db import transaction
 from django.db.models import Count, Q
 
 from ringround.audit.services import client_ip
+from ringround.campaigns.models import Membership
 from ringround.campaigns.scripts import render_script
+from ringround.campaigns.services import set_volunteer_status
 from ringround.contacts.phones import display
 
 from .models import Call
-from .rules import Lease, record_contact_view
+from .rules import Lease, record_contact_view, release
 
 
 def contact_card(lease: Lease, *, viewer, request=None) -> dict:
@@ -43,3 +47,17 @@ def session_summary(campaign, volunteer, since: dt.datetime, until: dt.datetime)
         calls.values("outcome__label").annotate(n=Count("id")).order_by("-n", "outcome__label")
     )
     return figures
+
+
+@transaction.atomic
+def suspend_volunteer(campaign, user, *, by=None, request=None) -> Membership:
+    """Stop a volunteer calling for this campaign; the person they hold is freed at once."""
+    membership = set_volunteer_status(
+        campaign, user, Membership.Status.SUSPENDED, by=by, request=request
+    )
+    release(campaign, user)
+    return membership
+
+
+def reinstate_volunteer(campaign, user, *, by=None, request=None) -> Membership:
+    return set_volunteer_status(campaign, user, Membership.Status.ACTIVE, by=by, request=request)

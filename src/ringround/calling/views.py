@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
-from ringround.accounts.permissions import campaign_for_volunteer
 from ringround.campaigns.models import Membership
+from ringround.campaigns.permissions import campaign_for_volunteer
 
 from . import rules, services
 

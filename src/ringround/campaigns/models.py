@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ringround import rawsql
 from ringround.ids import new_public_id, new_token
 
 DEFAULT_VISIBLE_FIELDS = ["first_name", "last_name", "area", "phone"]
@@ -139,6 +140,17 @@ class Question(models.Model):
         return list(self.choices or [])
 
 
+class OutcomeCodeQuerySet(models.QuerySet):
+    def with_survey(self, campaign, code: str) -> tuple["OutcomeCode | None", list[Question]]:
+        """The campaign's outcome of this code (``None`` if none), and the survey's questions
+        in order if it is a conversation: one hand-written query, since it is read for every
+        call recorded (see rawsql.py)."""
+        rows = rawsql.fetch(_WITH_SURVEY, [campaign.pk, code], *_OUTCOME_AND_QUESTION, repeated=1)
+        if not rows:
+            return None, []
+        return rows[0][0], [question for _, question in rows if question is not None]
+
+
 class OutcomeCode(models.Model):
     """What happened on a call, and what happens to the contact next."""
 
@@ -156,6 +168,8 @@ class OutcomeCode(models.Model):
     suppresses = models.BooleanField(
         default=False, help_text="Adds the number to the suppression list, for every campaign."
     )
+
+    objects = OutcomeCodeQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "id"]
@@ -190,6 +204,8 @@ class Membership(models.Model):
         null=True, blank=True, help_text="Last time this volunteer hit the claim rate limit."
     )
 
+    CLAIMS_WINDOW = dt.timedelta(hours=1)
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["campaign", "user"], name="membership_unique")
@@ -197,3 +213,20 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} in {self.campaign}"
+
+    def claims_window_over(self, now: dt.datetime) -> bool:
+        """Whether a claim now starts a new hour of counting claims."""
+        start = self.claims_window_start
+        return start is None or now - start >= self.CLAIMS_WINDOW
+
+    def claim_limit_reached(self, claims_per_hour: int, now: dt.datetime) -> bool:
+        return not self.claims_window_over(now) and self.claims_in_window >= claims_per_hour
+
+
+_OUTCOME_AND_QUESTION = (rawsql.Columns(OutcomeCode, "o"), rawsql.Columns(Question, "q"))
+_WITH_SURVEY = f"""
+    SELECT {_OUTCOME_AND_QUESTION[0].sql}, {_OUTCOME_AND_QUESTION[1].sql}
+      FROM "{OutcomeCode._meta.db_table}" o
+      LEFT JOIN "{Question._meta.db_table}" q ON q.campaign_id = o.campaign_id AND o.is_conversation
+     WHERE o.campaign_id = %s AND o.code = %s
+     ORDER BY q.position, q.id"""

@@ -3,11 +3,12 @@
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from ringround import rawsql
 from ringround.audit.services import record_event
-from ringround.contacts.models import Contact, Suppression
+from ringround.contacts.models import Contact
 from ringround.ids import new_token
 
 from .models import DEFAULT_VISIBLE_FIELDS, Campaign, Membership, OutcomeCode, Question
@@ -150,62 +151,23 @@ def matching_contacts(campaign: Campaign):
     return contacts
 
 
-def add_targets(campaign: Campaign, contacts=None, *, batch_size: int = 5000) -> int:
-    """Make call targets of contacts (default: the campaign's targeting); returns how many new.
-
-    Contacts already targeted are left alone; suppressed numbers are added as suppressed."""
-    from ringround.calling.models import CallTarget
-
-    contacts = matching_contacts(campaign) if contacts is None else contacts
-    existing = set(campaign.targets.values_list("contact_id", flat=True))
-    suppressed = set(Suppression.objects.values_list("phone", flat=True))
-    added = 0
-    batch = []
-    for contact_id, phone, tz in contacts.values_list("id", "phone", "time_zone").iterator(
-        chunk_size=batch_size
-    ):
-        if contact_id in existing:
-            continue
-        state = CallTarget.State.SUPPRESSED if phone in suppressed else CallTarget.State.READY
-        batch.append(
-            CallTarget(
-                campaign=campaign, contact_id=contact_id, phone=phone, time_zone=tz, state=state
-            )
-        )
-        if len(batch) >= batch_size:
-            added += _save_targets(batch)
-            batch = []
-    added += _save_targets(batch)
-    refresh_time_zones(campaign)
-    return added
-
-
-def _save_targets(batch) -> int:
-    from ringround.calling.models import CallTarget
-
-    if batch:
-        CallTarget.objects.bulk_create(batch, ignore_conflicts=True, batch_size=2000)
-    return len(batch)
-
-
-def refresh_time_zones(campaign: Campaign) -> None:
-    zones = sorted(set(campaign.targets.values_list("time_zone", flat=True).distinct()))
+def set_time_zones(campaign: Campaign, zones: list[str]) -> None:
+    """Record the time zones the campaign's targets live in (``calling.targets`` knows)."""
     Campaign.objects.filter(pk=campaign.pk).update(time_zones=zones)
     campaign.time_zones = zones
 
 
 @transaction.atomic
-def suspend_volunteer(campaign: Campaign, user, *, by=None, request=None) -> Membership:
-    """Stop a volunteer calling for this campaign; the person they hold is freed at once."""
-    from ringround.calling.rules import release
-
+def set_volunteer_status(campaign: Campaign, user, status, *, by=None, request=None) -> Membership:
+    """Suspend or reinstate a volunteer (``calling.services`` also ends a suspended
+    volunteer's lease)."""
     membership = Membership.objects.select_for_update().get(campaign=campaign, user=user)
-    membership.status = Membership.Status.SUSPENDED
+    membership.status = status
     membership.save(update_fields=["status"])
-    release(campaign, user)
+    action = "suspended" if status == Membership.Status.SUSPENDED else "reinstated"
     record_event(
         by,
-        "volunteer.suspended",
+        f"volunteer.{action}",
         membership,
         campaign=campaign,
         request=request,
@@ -214,16 +176,44 @@ def suspend_volunteer(campaign: Campaign, user, *, by=None, request=None) -> Mem
     return membership
 
 
-def reinstate_volunteer(campaign: Campaign, user, *, by=None, request=None) -> Membership:
-    membership = Membership.objects.get(campaign=campaign, user=user)
-    membership.status = Membership.Status.ACTIVE
-    membership.save(update_fields=["status"])
+# -- the claim rate limit's counters ---------------------------------------------------------
+
+
+def flag_rate_limited(campaign: Campaign, membership: Membership, now: dt.datetime) -> None:
+    """The volunteer hit the claim rate limit: flagged to organisers once per window."""
+    flagged = membership.flagged_at
+    if flagged is not None and flagged >= membership.claims_window_start:
+        return
+    Membership.objects.filter(pk=membership.pk).update(flagged_at=now)
     record_event(
-        by,
-        "volunteer.reinstated",
+        membership.user,
+        "volunteer.rate_limited",
         membership,
         campaign=campaign,
-        request=request,
-        volunteer=user.public_id,
+        claims=membership.claims_in_window,
     )
-    return membership
+
+
+def count_claim(membership: Membership, now: dt.datetime) -> None:
+    """A contact was handed to this volunteer: count it in this hour's window."""
+    values = _claim_counted(Value(membership.claims_window_over(now)), now)
+    Membership.objects.filter(pk=membership.pk).update(**values)
+
+
+def count_claim_sql(*, membership: str, now: str, new_window: str) -> str:
+    """``count_claim`` as an UPDATE for a hand-written statement; the arguments name its
+    parameters (``new_window``: ``membership.claims_window_over(now)``)."""
+    values = _claim_counted(rawsql.flag(new_window), rawsql.Param(now))
+    return (
+        f'UPDATE "{Membership._meta.db_table}" SET {rawsql.assignments(Membership, values)} '
+        f'WHERE "id" = %({membership})s'
+    )
+
+
+def _claim_counted(new_window, now) -> dict:
+    return {
+        "claims_window_start": Case(When(new_window, then=now), default=F("claims_window_start")),
+        "claims_in_window": Case(
+            When(new_window, then=Value(1)), default=F("claims_in_window") + 1
+        ),
+    }

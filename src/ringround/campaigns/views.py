@@ -1,17 +1,18 @@
 """Organiser pages: thin views over campaigns.services."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from ringround.accounts.permissions import campaign_for_organiser, is_organiser
+from ringround.accounts.permissions import organiser_required
+from ringround.calling import services as calling_services
+from ringround.calling import targets
 
 from . import services
 from .forms import CampaignForm, InviteForm, OutcomeCodeForm, QuestionForm, ScriptForm
 from .models import Campaign
+from .permissions import campaign_for_organiser
 from .scripts import merge_field_names, render_script
 
 SAMPLE_CONTACT = {
@@ -23,18 +24,6 @@ SAMPLE_CONTACT = {
     "email": "alex@example.org",
     "phone": "+44 20 7946 0000",
 }
-
-
-def organiser_required(view):
-    @login_required
-    def wrapped(request, *args, **kwargs):
-        if not is_organiser(request.user):
-            raise PermissionDenied("Only organisers can do this.")
-        return view(request, *args, **kwargs)
-
-    wrapped.__name__ = view.__name__
-    wrapped.__doc__ = view.__doc__
-    return wrapped
 
 
 @organiser_required
@@ -252,7 +241,7 @@ def campaign_status(request, public_id):
 @require_POST
 def campaign_add_targets(request, public_id):
     campaign = campaign_for_organiser(request.user, public_id)
-    added = services.add_targets(campaign)
+    added = targets.add_contacts(campaign)
     messages.success(request, f"{added} contacts added to the calling list.")
     return redirect("campaigns:detail", campaign.public_id)
 
@@ -265,10 +254,14 @@ def volunteer_status(request, public_id, user_public_id):
         campaign.memberships.select_related("user"), user__public_id=user_public_id
     )
     if request.POST.get("action") == "suspend":
-        services.suspend_volunteer(campaign, membership.user, by=request.user, request=request)
+        calling_services.suspend_volunteer(
+            campaign, membership.user, by=request.user, request=request
+        )
         messages.success(request, f"{membership.user.name} is suspended and holds no contact now.")
     elif request.POST.get("action") == "reinstate":
-        services.reinstate_volunteer(campaign, membership.user, by=request.user, request=request)
+        calling_services.reinstate_volunteer(
+            campaign, membership.user, by=request.user, request=request
+        )
         messages.success(request, f"{membership.user.name} may call again.")
     else:
         messages.error(request, "Unknown action.")

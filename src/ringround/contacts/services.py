@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from ringround.audit.services import record_event
+from ringround.csvsafe import Echo, neutralise
 from ringround.ids import new_token
 
 from .importers.mapping import (
@@ -25,7 +25,7 @@ from .importers.mapping import (
 from .importers.readers import FileInfo, FileProblem, inspect_file
 from .importers.rows import clean_tags
 from .models import Contact, Import, SavedMapping, Suppression
-from .phones import InvalidPhone, normalise, time_zone_for
+from .phones import normalise, time_zone_for
 
 
 def create_contact(*, phone: str, default_country: str = "GB", tags=(), **fields) -> Contact:
@@ -44,39 +44,24 @@ def create_contact(*, phone: str, default_country: str = "GB", tags=(), **fields
     return contact
 
 
-@transaction.atomic
-def suppress_number(
-    phone: str, *, reason=Suppression.Reason.REQUESTED, by=None, note="", request=None
+def add_suppression(
+    e164: str, *, reason=Suppression.Reason.REQUESTED, by=None, note="", request=None
 ):
-    """Never call this number again, in any campaign; frees anyone holding it now."""
-    from ringround.calling.models import CallTarget
+    """Put a number (E.164) on the suppression list; ``(suppression, created)``.
 
-    e164 = phone if phone.startswith("+") else normalise(phone).e164
+    Call ``calling.targets.suppress_number`` instead: it also stops the number's targets."""
     suppression, created = Suppression.objects.get_or_create(
         phone=e164, defaults={"reason": reason, "note": note[:500], "created_by": by}
     )
-    CallTarget.objects.filter(phone=e164).exclude(
-        state__in=[CallTarget.State.DONE, CallTarget.State.SUPPRESSED]
-    ).update(state=CallTarget.State.SUPPRESSED, held_by=None, lease_expires_at=None)
     if created:
         record_event(by, "suppression.add", suppression, request=request, reason=reason)
-    return suppression
+    return suppression, created
 
 
-@transaction.atomic
-def unsuppress_number(phone: str, *, by=None, request=None) -> bool:
-    """Lift a suppression; targets it stopped become callable again."""
-    from ringround.calling.models import CallTarget
-
-    try:
-        e164 = phone if phone.startswith("+") else normalise(phone).e164
-    except InvalidPhone:
-        return False
+def remove_suppression(e164: str, *, by=None, request=None) -> bool:
+    """Take a number (E.164) off the suppression list; whether it was on it."""
     deleted, _ = Suppression.objects.filter(phone=e164).delete()
     if deleted:
-        CallTarget.objects.filter(phone=e164, state=CallTarget.State.SUPPRESSED).update(
-            state=CallTarget.State.READY
-        )
         record_event(by, "suppression.remove", None, request=request, phone=e164)
     return bool(deleted)
 
@@ -401,41 +386,9 @@ def _delete_upload(job: Import) -> None:
 def rejected_rows_csv(job: Import):
     """The rejected rows as CSV lines: row number, reason, then the row as it was. Every cell
     is neutralised, so nothing in it runs as a formula when the file is opened."""
-    from ringround.reports.csvsafe import Echo, neutralise
-
     writer = csv.writer(Echo())
     yield "\ufeff"  # so that spreadsheets read it as UTF-8
     yield writer.writerow(["row", "reason", *[neutralise(h) for h in job.headers]])
     rows = job.rejects.order_by("row_number", "pk").values_list("row_number", "reason", "values")
     for number, reason, values in rows.iterator(chunk_size=2000):
         yield writer.writerow([number, neutralise(reason), *[neutralise(v) for v in values]])
-
-
-def add_contacts_to_campaign(
-    campaign, *, job: Import | None = None, tag: str = "", area: str = "", by=None, request=None
-) -> int:
-    """Make contacts targets of a campaign: those an import created, with a tag, or in an area."""
-    from ringround.campaigns.services import add_targets
-
-    contacts = Contact.objects.all()
-    if job is not None:
-        contacts = contacts.filter(source=job.source_label)
-    if tag:
-        contacts = contacts.with_tag(tag)
-    if area:
-        contacts = contacts.in_area(area)
-    if job is None and not tag and not area:
-        raise ValueError("Say which contacts: an import, a tag or an area.")
-    added = add_targets(campaign, contacts)
-    record_event(
-        by,
-        "campaign.targets_added",
-        campaign,
-        campaign=campaign,
-        request=request,
-        added=added,
-        source=job.public_id if job else "",
-        tag=tag,
-        area=area,
-    )
-    return added

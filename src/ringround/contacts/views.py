@@ -8,10 +8,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
-from ringround.accounts.permissions import campaign_for_organiser
+from ringround.accounts.permissions import organiser_required
 from ringround.audit.services import record_event
+from ringround.calling import targets
 from ringround.campaigns.models import Campaign
-from ringround.campaigns.views import organiser_required
+from ringround.campaigns.permissions import campaign_for_organiser
 
 from . import services
 from .forms import (
@@ -33,7 +34,7 @@ from .uploads import SizeLimitHandler, declared_too_big, upload_limit
 def suppressions(request):
     form = SuppressionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.suppress_number(
+        targets.suppress_number(
             form.cleaned_data["phone"],
             reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
@@ -71,7 +72,7 @@ def _suppressions_page(request, form, upload_form, status=200, problem=""):
 @require_POST
 def unsuppress(request):
     phone = request.POST.get("phone", "")
-    if services.unsuppress_number(phone, by=request.user, request=request):
+    if targets.unsuppress_number(phone, by=request.user, request=request):
         messages.success(request, f"{display(phone)} may be called again.")
     else:
         messages.error(request, "That number is not on the suppression list.")
@@ -281,9 +282,9 @@ def import_targets(request, import_id):
         return render(request, "contacts/import_detail.html", context, status=400)
     campaign = campaign_for_organiser(request.user, form.cleaned_data["campaign"])
     which = form.cleaned_data["which"]
-    added = services.add_contacts_to_campaign(
+    added = targets.add_contacts_to_campaign(
         campaign,
-        job=job if which == "import" else None,
+        source=job.source_label if which == "import" else "",
         tag=form.cleaned_data["tag"] if which == "tag" else "",
         area=form.cleaned_data["area"] if which == "area" else "",
         by=request.user,

@@ -25,11 +25,11 @@ from django.utils import timezone
 
 from ringround.audit.models import AuditEvent
 from ringround.audit.services import record_event
+from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Question
 from ringround.contacts.models import Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
-from ringround.contacts.services import suppress_number
 
 ERASED_PREFIX = "erased-"
 REPORT_FORMAT = "ringround.subject_access/1"
@@ -288,7 +288,7 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
     suppressed = 0
     if why == "request":
         for number in numbers:
-            suppress_number(
+            call_targets.suppress_number(
                 number,
                 reason=Suppression.Reason.ERASURE,
                 by=by,
@@ -298,9 +298,7 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
             suppressed += 1
 
     placeholder = f"{ERASED_PREFIX}{contact.public_id}"
-    targets = CallTarget.objects.filter(contact=contact).update(
-        state=CallTarget.State.SUPPRESSED, held_by=None, lease_expires_at=None, phone=placeholder
-    )
+    targets = call_targets.erase_contact(contact, placeholder)
 
     calls = Call.objects.filter(target__contact=contact).only("id", "answers", "notes")
     kept_keys = {
@@ -344,7 +342,7 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
 def object_to_contact(phone: str, *, by=None, request=None) -> Suppression:
     """The person objects to being called: suppress the number in every campaign."""
     e164 = e164_or_error(phone)
-    suppression = suppress_number(
+    suppression = call_targets.suppress_number(
         e164,
         reason=Suppression.Reason.REQUESTED,
         by=by,

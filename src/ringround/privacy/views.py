@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from ringround.accounts.permissions import admin_required
 from ringround.audit.services import record_event
-from ringround.audit.views import admin_required
 from ringround.contacts.models import Contact, Suppression
 from ringround.contacts.phones import display
 

@@ -10,8 +10,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 
 from ringround.calling.models import Call, CallTarget
-
-from .csvsafe import Echo, neutralise
+from ringround.csvsafe import Echo, neutralise
 
 FIGURES_SECONDS = 5
 

@@ -2,9 +2,9 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from ringround.accounts.permissions import campaign_for_organiser
+from ringround.accounts.permissions import organiser_required
 from ringround.audit.services import record_event
-from ringround.campaigns.views import organiser_required
+from ringround.campaigns.permissions import campaign_for_organiser
 
 from . import services
 

@@ -18,7 +18,8 @@ from operator import itemgetter
 from django.db import connection
 from django.db.models import Q
 
-from ringround.contacts.models import Contact, Suppression
+from ringround.calling import targets
+from ringround.contacts.models import Contact
 
 from . import writers
 from .base import BaseImporter, BatchResult
@@ -355,56 +356,17 @@ class ContactImporter(BaseImporter):
     @staticmethod
     def _move_targets(entries) -> None:
         """A contact's number changed: their call targets dial the new one from now on."""
-        from ringround.calling.models import CallTarget
-
-        for entry in entries:
-            CallTarget.objects.filter(contact_id=entry.id).exclude(
-                state__in=[CallTarget.State.DONE, CallTarget.State.SUPPRESSED]
-            ).update(phone=entry.phone, time_zone=entry.time_zone)
+        targets.follow_new_numbers((e.id, e.phone, e.time_zone) for e in entries)
 
     def _add_targets(self, contacts: dict) -> int:
         """Make the batch's contacts (``{id: (phone, time zone)}``) targets of the import's
         campaign, once each; a suppressed number goes in as suppressed."""
-        from ringround.calling.models import CallTarget
-
-        campaign_id = self.job.campaign_id
-        ids = list(contacts)
-        existing, suppressed = set(), set()
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start : start + IN_CHUNK]
-            existing.update(
-                CallTarget.objects.filter(
-                    campaign_id=campaign_id, contact_id__in=chunk
-                ).values_list("contact_id", flat=True)
-            )
-        phones = list({phone for phone, _zone in contacts.values()})
-        for start in range(0, len(phones), IN_CHUNK):
-            suppressed.update(
-                Suppression.objects.filter(phone__in=phones[start : start + IN_CHUNK]).values_list(
-                    "phone", flat=True
-                )
-            )
-        targets = [
-            CallTarget(
-                campaign_id=campaign_id,
-                contact_id=pk,
-                phone=phone,
-                time_zone=zone,
-                state=(
-                    CallTarget.State.SUPPRESSED if phone in suppressed else CallTarget.State.READY
-                ),
-            )
-            for pk, (phone, zone) in contacts.items()
-            if pk not in existing
-        ]
-        CallTarget.objects.bulk_create(targets, ignore_conflicts=True, batch_size=1000)
-        return len(targets)
+        rows = ((pk, phone, zone) for pk, (phone, zone) in contacts.items())
+        return targets.add_contact_rows(self.job.campaign_id, rows)
 
     def finish(self) -> dict:
         if self.job.campaign_id:
-            from ringround.campaigns.services import refresh_time_zones
-
-            refresh_time_zones(self.job.campaign)
+            targets.refresh_time_zones(self.job.campaign)
         return {}
 
 

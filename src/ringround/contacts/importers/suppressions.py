@@ -1,7 +1,6 @@
 """Importing a do-not-call list (TPS or the party's own): one number per line, any form."""
 
-from django.db.models import Exists, OuterRef
-
+from ringround.calling import targets
 from ringround.contacts.models import Suppression
 
 from .base import BaseImporter, BatchResult
@@ -45,16 +44,5 @@ class SuppressionImporter(BaseImporter):
         return result
 
     def finish(self) -> dict:
-        """Targets already holding or waiting on a suppressed number stop, in every campaign
-        (as ``services.suppress_number`` does for one number). Handing out checks the list
-        anyway; this frees the volunteers holding them and shows it in the figures."""
-        from ringround.calling.models import CallTarget
-
-        stopped = (
-            CallTarget.objects.exclude(
-                state__in=[CallTarget.State.DONE, CallTarget.State.SUPPRESSED]
-            )
-            .filter(Exists(Suppression.objects.filter(phone=OuterRef("phone"))))
-            .update(state=CallTarget.State.SUPPRESSED, held_by=None, lease_expires_at=None)
-        )
-        return {"targets_stopped": stopped}
+        """Targets already holding or waiting on a suppressed number stop, in every campaign."""
+        return {"targets_stopped": targets.stop_suppressed()}

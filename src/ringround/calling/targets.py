@@ -1,0 +1,175 @@
+"""Call targets: who each campaign is to call. The one place that adds, moves, stops and
+reopens targets for the rest of Ringround; the calling loop's own lease changes are in
+``rules.py``.
+
+Every other app asks here: campaigns and imports add contacts, the suppression list and the
+privacy rights stop targets, imports move a target to a contact's new number.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+
+from ringround.audit.services import record_event
+from ringround.campaigns.models import Campaign
+from ringround.campaigns.services import matching_contacts, set_time_zones
+from ringround.contacts.models import Contact, Suppression
+from ringround.contacts.phones import InvalidPhone, normalise
+from ringround.contacts.services import add_suppression, remove_suppression
+
+from .models import CallTarget
+
+CHUNK = 900  # keys per IN (…) query: within SQLite's limit on query parameters
+
+
+# -- adding contacts -------------------------------------------------------------------------
+
+
+def add_contacts(campaign: Campaign, contacts=None) -> int:
+    """Make call targets of contacts (default: the campaign's targeting); how many are new.
+
+    Contacts already targeted are left alone; a suppressed number goes in as suppressed."""
+    contacts = matching_contacts(campaign) if contacts is None else contacts
+    rows = contacts.values_list("id", "phone", "time_zone").iterator(chunk_size=5000)
+    added = add_contact_rows(campaign.pk, rows)
+    refresh_time_zones(campaign)
+    return added
+
+
+def add_contacts_to_campaign(
+    campaign: Campaign, *, source: str = "", tag: str = "", area: str = "", by=None, request=None
+) -> int:
+    """An organiser adds contacts to a campaign: those an import made (its ``source`` label),
+    those with a tag, or those in an area."""
+    if not (source or tag or area):
+        raise ValueError("Say which contacts: an import, a tag or an area.")
+    contacts = Contact.objects.all()
+    if source:
+        contacts = contacts.filter(source=source)
+    if tag:
+        contacts = contacts.with_tag(tag)
+    if area:
+        contacts = contacts.in_area(area)
+    added = add_contacts(campaign, contacts)
+    record_event(
+        by,
+        "campaign.targets_added",
+        campaign,
+        campaign=campaign,
+        request=request,
+        added=added,
+        source=source,
+        tag=tag,
+        area=area,
+    )
+    return added
+
+
+def add_contact_rows(campaign_id: int, rows: Iterable[tuple[int, str, str]]) -> int:
+    """Targets for contacts given as ``(id, phone, time zone)``, once each; how many are new.
+
+    The caller refreshes the campaign's time zones afterwards (``refresh_time_zones``): an
+    import does it once, at its end."""
+    added = 0
+    chunk = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= CHUNK:
+            added += _add_chunk(campaign_id, chunk)
+            chunk = []
+    return added + _add_chunk(campaign_id, chunk)
+
+
+def _add_chunk(campaign_id: int, rows: list) -> int:
+    if not rows:
+        return 0
+    existing = set(
+        CallTarget.objects.filter(
+            campaign_id=campaign_id, contact_id__in=[row[0] for row in rows]
+        ).values_list("contact_id", flat=True)
+    )
+    suppressed = set(
+        Suppression.objects.filter(phone__in={row[1] for row in rows}).values_list(
+            "phone", flat=True
+        )
+    )
+    new = {}
+    for contact_id, phone, time_zone in rows:
+        if contact_id not in existing:
+            state = CallTarget.State.SUPPRESSED if phone in suppressed else CallTarget.State.READY
+            new[contact_id] = CallTarget(
+                campaign_id=campaign_id,
+                contact_id=contact_id,
+                phone=phone,
+                time_zone=time_zone,
+                state=state,
+            )
+    CallTarget.objects.bulk_create(new.values(), ignore_conflicts=True, batch_size=1000)
+    return len(new)
+
+
+def refresh_time_zones(campaign: Campaign) -> None:
+    """Tell the campaign which time zones its targets live in (its calling hours are checked
+    per zone)."""
+    zones = sorted(
+        set(CallTarget.objects.filter(campaign=campaign).values_list("time_zone", flat=True))
+    )
+    set_time_zones(campaign, zones)
+
+
+def follow_new_numbers(contacts: Iterable[tuple[int, str, str]]) -> None:
+    """Contacts (``(id, phone, time zone)``) whose number changed: their live targets dial
+    the new one from now on."""
+    for contact_id, phone, time_zone in contacts:
+        CallTarget.objects.filter(contact_id=contact_id).live().update(
+            phone=phone, time_zone=time_zone
+        )
+
+
+# -- stopping and reopening ------------------------------------------------------------------
+
+
+def _stop(targets, **also) -> int:
+    """Stop these targets (and free anyone holding them): never to be called again."""
+    return targets.update(**CallTarget.stopped(), **also)
+
+
+@transaction.atomic
+def suppress_number(
+    phone: str, *, reason=Suppression.Reason.REQUESTED, by=None, note="", request=None
+) -> Suppression:
+    """Never call this number again, in any campaign; frees anyone holding it now."""
+    e164 = phone if phone.startswith("+") else normalise(phone).e164
+    suppression, _created = add_suppression(e164, reason=reason, by=by, note=note, request=request)
+    _stop(CallTarget.objects.filter(phone=e164).live())
+    return suppression
+
+
+@transaction.atomic
+def unsuppress_number(phone: str, *, by=None, request=None) -> bool:
+    """Lift a suppression; the targets it stopped become callable again."""
+    try:
+        e164 = phone if phone.startswith("+") else normalise(phone).e164
+    except InvalidPhone:
+        return False
+    if not remove_suppression(e164, by=by, request=request):
+        return False
+    CallTarget.objects.filter(phone=e164, state=CallTarget.State.SUPPRESSED).update(
+        state=CallTarget.State.READY
+    )
+    return True
+
+
+def stop_suppressed() -> int:
+    """Stop every live target whose number is on the suppression list (after a list is
+    imported). Claims check the list anyway; this frees the volunteers holding them and
+    shows it in the figures. Returns how many stopped."""
+    on_the_list = Exists(Suppression.objects.filter(phone=OuterRef("phone")))
+    return _stop(CallTarget.objects.live().filter(on_the_list))
+
+
+def erase_contact(contact: Contact, placeholder: str) -> int:
+    """A person's data is erased: every one of their targets stops for good and forgets the
+    number (``placeholder`` instead). Returns how many targets they had."""
+    return _stop(CallTarget.objects.filter(contact=contact), phone=placeholder)
