@@ -49,8 +49,10 @@ def record_event(
 def record_events_sql(source: str, *, action: str, model, **values: str) -> str:
     """SQL that appends one event per row of ``source`` (a FROM clause), as ``record_event``
     writes them, for a hand-written statement: ``action`` and ``model`` (the kind of object)
-    are constants; ``values`` give an SQL expression for each of ``at``, ``actor_id``,
-    ``object_id``, ``campaign_id``, ``ip_address`` and ``detail`` (JSON text)."""
+    are constants; ``values`` give an SQL expression for each of ``actor_id``, ``object_id``,
+    ``campaign_id``, ``ip_address`` and ``detail`` (JSON text). The time is when the
+    statement runs, as ``record_event``'s is when it is written."""
+    values["at"] = "statement_timestamp()"
     values["ip_address"] = f"({values['ip_address']})::inet"
     values["detail"] = f"({values['detail']})::jsonb"
     values["action"] = rawsql.literal(action)

@@ -51,7 +51,6 @@ def claim_sql() -> str:
           JOIN "{Contact._meta.db_table}" c ON c.id = t.contact_id""",
         action=CONTACT_VIEW,
         model=Contact,
-        at="%(now)s",
         actor_id="%(volunteer)s",
         object_id="c.public_id",
         campaign_id="%(campaign)s",
