@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "ringround.contacts",
     "ringround.campaigns",
     "ringround.calling",
+    "ringround.imports",
     "ringround.audit",
     "ringround.reports",
     "ringround.api",

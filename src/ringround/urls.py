@@ -12,6 +12,7 @@ urlpatterns = [
     path("campaigns/", include("ringround.campaigns.urls")),
     path("campaigns/", include("ringround.reports.urls")),
     path("contacts/", include("ringround.contacts.urls")),
+    path("contacts/imports/", include("ringround.imports.urls")),
     path("call/", include("ringround.calling.urls")),
     path("privacy/", include("ringround.privacy.urls")),
     path("audit/", include("ringround.audit.urls")),

@@ -11,12 +11,12 @@ ADMIN = {"admin"}
 
 MATRIX = {
     "contacts:suppression_import": ("post", ORGANISERS),
-    "contacts:imports": ("get", ORGANISERS),
-    "contacts:import": ("get", THIS_CAMPAIGNS_ORGANISER),
-    "contacts:import_progress": ("get", THIS_CAMPAIGNS_ORGANISER),
-    "contacts:import_rejected": ("get", THIS_CAMPAIGNS_ORGANISER),
-    "contacts:import_resume": ("post", THIS_CAMPAIGNS_ORGANISER),
-    "contacts:import_targets": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "imports:imports": ("get", ORGANISERS),
+    "imports:import": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "imports:import_progress": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "imports:import_rejected": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "imports:import_resume": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "imports:import_targets": ("post", THIS_CAMPAIGNS_ORGANISER),
     "privacy:search": ("get", ADMIN),
     "privacy:subject_access": ("post", ADMIN),
     "privacy:erase": ("get", ADMIN),

@@ -113,7 +113,7 @@ def world():
         "admin": UserFactory(is_superuser=True, is_staff=True, can_organise=True),
     }
     contact = campaign.targets.first().contact
-    from ringround.contacts.models import Import
+    from ringround.imports.models import Import
 
     upload = Import.objects.create(
         created_by=organiser,

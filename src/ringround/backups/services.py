@@ -44,6 +44,12 @@ EXTRA_MODELS = (
     "otp_static.statictoken",
 )
 EXCLUDED_MODELS = {"accounts.usersession"}
+# Models that have moved app since a backup may have been made: old label -> new label.
+MOVED_MODELS = {
+    "contacts.import": "imports.import",
+    "contacts.rejectedrow": "imports.rejectedrow",
+    "contacts.savedmapping": "imports.savedmapping",
+}
 CHUNK = 2000
 PROGRESS_EVERY = 100_000
 
@@ -282,6 +288,8 @@ def _load(rows: Iterable[tuple[int, dict]], *, using: str, progress: Progress) -
 
     for lineno, data in rows:
         label = str(data.get("model", "")).lower() if isinstance(data, dict) else ""
+        if label in MOVED_MODELS:
+            label = data["model"] = MOVED_MODELS[label]
         if label not in allowed:
             raise BackupError(
                 f"Line {lineno}: {label or 'a row without a model'} is not part of a "

@@ -28,25 +28,11 @@ from ringround.audit.services import record_event
 from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Question
-from ringround.contacts.models import Contact, Suppression
+from ringround.contacts.models import CONTACT_FIELDS, ERASED_FIELDS, Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
 
 ERASED_PREFIX = "erased-"
 REPORT_FORMAT = "ringround.subject_access/1"
-ERASED_FIELDS = [
-    "first_name",
-    "last_name",
-    "phone",
-    "phone_as_typed",
-    "phone_type",
-    "other_phones",
-    "email",
-    "postcode",
-    "tags",
-    "external_id",
-    "custom_fields",
-    "updated_at",
-]
 
 
 class PrivacyError(Exception):
@@ -171,20 +157,7 @@ def contact_report(contact: Contact) -> dict:
         "contact": {
             "id": contact.public_id,
             "erased": is_erased(contact),
-            "first_name": contact.first_name,
-            "last_name": contact.last_name,
-            "phone": contact.phone,
-            "phone_as_typed": contact.phone_as_typed,
-            "phone_type": contact.phone_type,
-            "other_phones": list(contact.other_phones or []),
-            "email": contact.email,
-            "postcode": contact.postcode,
-            "area": contact.area,
-            "tags": contact.tag_list,
-            "external_id": contact.external_id,
-            "custom_fields": dict(contact.custom_fields or {}),
-            "time_zone": contact.time_zone,
-            "source": contact.source,
+            **{name: _reported(contact, name) for name in CONTACT_FIELDS},
             "created_at": contact.created_at,
             "updated_at": contact.updated_at,
         },
@@ -239,6 +212,13 @@ def contact_report(contact: Contact) -> dict:
             for event in events
         ],
     }
+
+
+def _reported(contact: Contact, name: str):
+    if name == "tags":
+        return contact.tag_list
+    value = getattr(contact, name)
+    return type(value)(value) if isinstance(value, list | dict) else value
 
 
 def _campaign(campaign: Campaign) -> dict:
@@ -314,14 +294,11 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
         if answers != call.answers or call.notes:
             Call.objects.filter(pk=call.pk).update(answers=answers, notes="")
 
-    contact.first_name = contact.last_name = ""
+    for name in ERASED_FIELDS:
+        setattr(contact, name, Contact._meta.get_field(name).get_default())
     contact.phone = placeholder
-    contact.phone_as_typed = contact.phone_type = ""
-    contact.other_phones = []
-    contact.email = contact.postcode = contact.tags = contact.external_id = ""
-    contact.custom_fields = {}
-    contact.save(update_fields=ERASED_FIELDS)
-    original.refresh_from_db(fields=ERASED_FIELDS)
+    contact.save(update_fields=[*ERASED_FIELDS, "updated_at"])
+    original.refresh_from_db(fields=[*ERASED_FIELDS, "updated_at"])
     record_event(
         by,
         "privacy.erasure",

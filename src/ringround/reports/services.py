@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db.models import Count, Q
 
 from ringround.calling.models import Call, CallTarget
+from ringround.contacts.models import EXPORTED_FIELDS
 from ringround.csvsafe import Echo, neutralise
 
 FIGURES_SECONDS = 5
@@ -80,11 +81,7 @@ def export_header(questions) -> list[str]:
         "started_at",
         "volunteer",
         "contact_id",
-        "first_name",
-        "last_name",
-        "phone",
-        "area",
-        "external_id",
+        *EXPORTED_FIELDS,
         "outcome",
         "lease_lost",
         "notes",
@@ -109,11 +106,7 @@ def export_rows(campaign):
             call.started_at.isoformat(),
             call.volunteer.name if call.volunteer else "",
             contact.public_id,
-            contact.first_name,
-            contact.last_name,
-            contact.phone,
-            contact.area,
-            contact.external_id,
+            *(getattr(contact, name) for name in EXPORTED_FIELDS),
             call.outcome.code,
             "yes" if call.lease_lost else "",
             call.notes,

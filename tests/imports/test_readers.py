@@ -6,11 +6,12 @@ import zipfile
 import openpyxl
 import pytest
 
-from ringround.contacts import services
-from ringround.contacts.importers.readers import FileProblem, inspect_file, open_rows
-from ringround.contacts.models import Contact, Import
-from tests.contacts.conftest import csv_bytes, import_now, landline, write_csv
+from ringround.contacts.models import Contact
+from ringround.imports import services
+from ringround.imports.models import Import
+from ringround.imports.readers import FileProblem, inspect_file, open_rows
 from tests.factories import ContactFactory
+from tests.imports.conftest import csv_bytes, import_now, landline, write_csv
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ringround.contacts.importers.fastphone import FastPhoneParser, parse_phone
 from ringround.contacts.phones import InvalidPhone, normalise, time_zone_for
+from ringround.imports.fastphone import FastPhoneParser, parse_phone
 
 
 def full_verdict(raw: str, region: str):

@@ -7,10 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from ringround.campaigns.models import Campaign
-from ringround.contacts import services
-from ringround.contacts.models import Contact, Import, SavedMapping, Suppression
-from tests.contacts.conftest import csv_bytes, landline, member_rows
+from ringround.contacts.models import Contact, Suppression
+from ringround.imports import jobs, services
+from ringround.imports.models import Import, SavedMapping
 from tests.factories import UserFactory, make_campaign, make_volunteer
+from tests.imports.conftest import csv_bytes, landline, member_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def organiser(client):
 def upload(client, data: bytes, name="members.csv", **fields):
     fields.setdefault("default_country", "GB")
     return client.post(
-        reverse("contacts:imports"), {"file": SimpleUploadedFile(name, data), **fields}
+        reverse("imports:imports"), {"file": SimpleUploadedFile(name, data), **fields}
     )
 
 
@@ -50,12 +51,12 @@ def test_upload_preview_map_and_import(client, organiser):
     assert "First0" in page and "Membership number" in page  # the preview and the headers
     assert 'value="external_id" selected' in page
     response = client.post(
-        reverse("contacts:import", args=[job.public_id]), mapping_post(job, save_as="Members")
+        reverse("imports:import", args=[job.public_id]), mapping_post(job, save_as="Members")
     )
     assert response.status_code == 302
     job.refresh_from_db()
     assert job.status == Import.Status.DONE and job.created == 3 and job.targets_added == 3
-    page = client.get(reverse("contacts:import", args=[job.public_id])).content.decode()
+    page = client.get(reverse("imports:import", args=[job.public_id])).content.decode()
     assert "Finished" in page and "contacts created" in page
     assert campaign.targets.count() == 3
     assert Contact.objects.with_tag("spring").count() == 3
@@ -67,7 +68,7 @@ def test_the_organiser_corrects_a_column(client, organiser):
     job = Import.objects.get()
     mapping = mapping_post(job)
     mapping["column_5"] = "ignore"  # not the area after all
-    client.post(reverse("contacts:import", args=[job.public_id]), mapping)
+    client.post(reverse("imports:import", args=[job.public_id]), mapping)
     assert set(Contact.objects.values_list("area", flat=True)) == {""}
 
 
@@ -75,7 +76,7 @@ def test_a_mapping_without_a_phone_column_is_refused(client, organiser):
     upload(client, csv_bytes(member_rows(2)))
     job = Import.objects.get()
     mapping = mapping_post(job, column_3="custom", column_4="custom")
-    response = client.post(reverse("contacts:import", args=[job.public_id]), mapping)
+    response = client.post(reverse("imports:import", args=[job.public_id]), mapping)
     assert response.status_code == 400
     assert "Choose at least one column with phone numbers." in response.content.decode()
     assert Contact.objects.count() == 0
@@ -85,7 +86,7 @@ def test_a_saved_mapping_is_chosen_for_a_file_of_the_same_shape(client, organise
     upload(client, csv_bytes(member_rows(1)))
     job = Import.objects.get()
     client.post(
-        reverse("contacts:import", args=[job.public_id]),
+        reverse("imports:import", args=[job.public_id]),
         mapping_post(job, column_5="ignore", save_as="Branch list"),
     )
     response = upload(client, csv_bytes(member_rows(1, start=5)), name="next.csv")
@@ -105,13 +106,13 @@ def test_progress_is_polled_while_the_import_runs(client, organiser):
         progress_total=200,
         rows_read=1,
     )
-    page = client.get(reverse("contacts:import", args=[job.public_id])).content.decode()
+    page = client.get(reverse("imports:import", args=[job.public_id])).content.decode()
     assert 'hx-trigger="every 1s"' in page and "<progress" in page and 'value="25"' in page
     assert "You can leave this page" in page
-    partial = client.get(reverse("contacts:import_progress", args=[job.public_id]))
+    partial = client.get(reverse("imports:import_progress", args=[job.public_id]))
     assert partial.content.decode().startswith('<div id="import-status"')
     Import.objects.filter(pk=job.pk).update(status=Import.Status.DONE)
-    partial = client.get(reverse("contacts:import_progress", args=[job.public_id]))
+    partial = client.get(reverse("imports:import_progress", args=[job.public_id]))
     assert "hx-trigger" not in partial.content.decode()  # finished: the polling stops
 
 
@@ -120,11 +121,11 @@ def test_a_stopped_import_can_be_resumed_from_the_page(client, organiser):
     job = Import.objects.get()
     services.set_mapping(job, job.mapping)
     services.start_import(job, background=False)
-    services.run_import(job, batch_size=2, stop_after_batches=1)
+    jobs.run_import(job, batch_size=2, stop_after_batches=1)
     Import.objects.filter(pk=job.pk).update(heartbeat_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
-    page = client.get(reverse("contacts:import", args=[job.public_id])).content.decode()
+    page = client.get(reverse("imports:import", args=[job.public_id])).content.decode()
     assert "Resume the import" in page and "Stopped" in page
-    client.post(reverse("contacts:import_resume", args=[job.public_id]))
+    client.post(reverse("imports:import_resume", args=[job.public_id]))
     job.refresh_from_db()
     assert job.status == Import.Status.DONE and job.created == 6
     assert Contact.objects.count() == 6
@@ -133,12 +134,12 @@ def test_a_stopped_import_can_be_resumed_from_the_page(client, organiser):
 def test_rejected_rows_download_with_formulas_neutralised(client, organiser):
     upload(client, csv_bytes(FORMULAS))
     job = Import.objects.get()
-    client.post(reverse("contacts:import", args=[job.public_id]), mapping_post(job))
+    client.post(reverse("imports:import", args=[job.public_id]), mapping_post(job))
     job.refresh_from_db()
     assert job.rejected == 2
-    page = client.get(reverse("contacts:import", args=[job.public_id])).content.decode()
+    page = client.get(reverse("imports:import", args=[job.public_id])).content.decode()
     assert "Download the rejected rows" in page
-    response = client.get(reverse("contacts:import_rejected", args=[job.public_id]))
+    response = client.get(reverse("imports:import_rejected", args=[job.public_id]))
     assert response["Content-Type"].startswith("text/csv")
     text = b"".join(response.streaming_content).decode("utf-8-sig")
     lines = text.splitlines()
@@ -155,7 +156,7 @@ def test_rejected_rows_download_with_formulas_neutralised(client, organiser):
 def test_volunteers_cannot_import(client):
     campaign = make_campaign()
     client.force_login(make_volunteer(campaign))
-    assert client.get(reverse("contacts:imports")).status_code == 403
+    assert client.get(reverse("imports:imports")).status_code == 403
     assert upload(client, csv_bytes(member_rows(1))).status_code == 403
     assert Import.objects.count() == 0
 
@@ -163,7 +164,7 @@ def test_volunteers_cannot_import(client):
 def test_another_organisers_import_is_not_found(client, organiser):
     other = UserFactory(can_organise=True)
     job = services.create_import(path=_file(member_rows(1)), by=other)
-    for name in ("contacts:import", "contacts:import_progress", "contacts:import_rejected"):
+    for name in ("imports:import", "imports:import_progress", "imports:import_rejected"):
         assert client.get(reverse(name, args=[job.public_id])).status_code == 404
 
 
@@ -228,15 +229,15 @@ def test_adding_an_imports_contacts_to_a_campaign_afterwards(client, organiser):
     campaign = make_campaign(organiser)
     upload(client, csv_bytes(member_rows(3)))
     job = Import.objects.get()
-    client.post(reverse("contacts:import", args=[job.public_id]), mapping_post(job))
+    client.post(reverse("imports:import", args=[job.public_id]), mapping_post(job))
     response = client.post(
-        reverse("contacts:import_targets", args=[job.public_id]),
+        reverse("imports:import_targets", args=[job.public_id]),
         {"campaign": campaign.public_id, "which": "import"},
     )
     assert response.status_code == 302
     assert campaign.targets.count() == 3
     response = client.post(
-        reverse("contacts:import_targets", args=[job.public_id]),
+        reverse("imports:import_targets", args=[job.public_id]),
         {"campaign": campaign.public_id, "which": "tag", "tag": ""},
     )
     assert response.status_code == 400
@@ -262,6 +263,6 @@ def test_a_do_not_call_file_from_the_suppression_page(client, organiser):
 
 
 def test_the_nav_links_to_imports(client, organiser):
-    page = client.get(reverse("contacts:imports")).content.decode()
-    assert f'href="{reverse("contacts:imports")}"' in page
+    page = client.get(reverse("imports:imports")).content.decode()
+    assert f'href="{reverse("imports:imports")}"' in page
     assert Campaign.objects.count() == 0

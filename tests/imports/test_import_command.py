@@ -5,10 +5,11 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from ringround.contacts import services
-from ringround.contacts.models import Contact, Import, SavedMapping, Suppression
-from tests.contacts.conftest import another_import_running, member_rows, write_csv
+from ringround.contacts.models import Contact, Suppression
+from ringround.imports import jobs, services
+from ringround.imports.models import Import, SavedMapping
 from tests.factories import make_campaign
+from tests.imports.conftest import another_import_running, member_rows, write_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ def test_imports_a_file_with_progress_and_a_summary(tmp_path):
     rows[2][4] = "7.7009E+09"
     campaign = make_campaign()
     path = write_csv(tmp_path / "members.csv", rows)
-    out, err = run(path, "--campaign", campaign.public_id, "--tag", "autumn", "--batch-size", 2)
+    out, err = run(path, f"--campaign={campaign.public_id}", "--tag", "autumn", "--batch-size", 2)
     assert "Detected: CSV, UTF-8, comma-separated, 7 columns." in err
     assert "Membership number" in err and "external_id" in err
     assert "100%" in err and "[####" in err  # the progress bar
@@ -41,7 +42,7 @@ def test_running_the_same_command_again_carries_on_after_a_kill(tmp_path):
     path = write_csv(tmp_path / "members.csv", member_rows(9))
     job = services.create_import(path=path)
     services.start_import(job, background=False)
-    services.run_import(job, batch_size=2, stop_after_batches=2)  # then killed
+    jobs.run_import(job, batch_size=2, stop_after_batches=2)  # then killed
     Import.objects.filter(pk=job.pk).update(heartbeat_at=job.heartbeat_at.replace(year=2020))
     out, err = run(path, "--no-progress")
     assert "Resuming import" in err and "after 4 rows" in err
@@ -56,7 +57,7 @@ def test_refuses_to_run_alongside_itself(tmp_path):
     path = write_csv(tmp_path / "members.csv", member_rows(4))
     job = services.create_import(path=path)
     services.start_import(job, background=False)
-    services.run_import(job, batch_size=2, stop_after_batches=1)  # still "running"
+    jobs.run_import(job, batch_size=2, stop_after_batches=1)  # still "running"
     with another_import_running(), pytest.raises(CommandError, match="running now"):
         run(path)
 

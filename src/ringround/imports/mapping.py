@@ -9,20 +9,34 @@ number called, the others are kept in that order of preference.
 import re
 import unicodedata
 
-FIELDS = [
-    ("first_name", "First name"),
-    ("last_name", "Last name"),
-    ("full_name", "Full name (split into first and last)"),
-    ("phone", "Phone number"),
-    ("email", "Email"),
-    ("postcode", "Postcode / ZIP"),
-    ("area", "Area / constituency"),
-    ("external_id", "Membership number / voter id"),
-    ("tags", "Tags"),
-    ("country", "Country of the phone numbers"),
-    ("custom", "Custom field (named after the column)"),
-    ("ignore", "Ignore this column"),
-]
+from django.utils.text import capfirst
+
+from ringround.contacts.models import CONTACT_FIELDS, Contact
+
+# What an import works out for itself rather than reads from a column.
+COMPUTED = ("phone_as_typed", "phone_type", "other_phones", "time_zone", "custom_fields", "source")
+LABELS = {
+    "full_name": "Full name (split into first and last)",
+    "phone": "Phone number",
+    "postcode": "Postcode / ZIP",
+    "area": "Area / constituency",
+    "country": "Country of the phone numbers",
+    "custom": "Custom field (named after the column)",
+    "ignore": "Ignore this column",
+}
+
+
+def _fields() -> list[tuple[str, str]]:
+    """The choices for a column: the contact's own fields (``CONTACT_FIELDS``, so a new field
+    can be imported at once), a full name to split, the numbers' country, or a custom field."""
+    model = {field.name: field for field in Contact._meta.concrete_fields}
+    codes = [name for name in CONTACT_FIELDS if name not in COMPUTED]
+    codes.insert(codes.index("last_name") + 1, "full_name")
+    codes += ["country", "custom", "ignore"]
+    return [(code, LABELS.get(code) or capfirst(str(model[code].verbose_name))) for code in codes]
+
+
+FIELDS = _fields()
 FIELD_CODES = {code for code, _ in FIELDS}
 SINGLE_FIELDS = FIELD_CODES - {"phone", "custom", "ignore"}
 
@@ -100,7 +114,6 @@ SYNONYMS = {
     "tags": ["tags", "tag", "labels", "label", "groups", "lists"],
     "country": ["country", "country code", "nation"],
 }
-_LOOKUP = {words: code for code, names in SYNONYMS.items() for words in names}
 # A header containing one of these words is that field ("Mobile (preferred)", "Home tel").
 _WORD_HINTS = [
     ("phone", {"phone", "mobile", "telephone", "tel", "landline", "cell"}),
@@ -117,6 +130,12 @@ def normalise_header(header: str) -> str:
     text = unicodedata.normalize("NFKD", header or "").encode("ascii", "ignore").decode()
     text = re.sub(r"[^a-z0-9]+", " ", text.lower())
     return " ".join(text.split())
+
+
+for _code, _label in FIELDS:  # a contact's field without synonyms is known by its own name
+    if _code in CONTACT_FIELDS:
+        SYNONYMS.setdefault(_code, [_code.replace("_", " "), normalise_header(_label)])
+_LOOKUP = {words: code for code, names in SYNONYMS.items() for words in names}
 
 
 def custom_key(header: str) -> str:

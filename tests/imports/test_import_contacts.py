@@ -9,11 +9,13 @@ from ringround.audit.models import AuditEvent
 from ringround.calling import rules
 from ringround.calling import targets as call_targets
 from ringround.calling.models import CallTarget
-from ringround.contacts import services
-from ringround.contacts.importers.contacts import ContactImporter, Entry, InFlight
-from ringround.contacts.models import Contact, Import, RejectedRow, Suppression
+from ringround.contacts.models import Contact, Suppression
 from ringround.contacts.phones import time_zone_for
-from tests.contacts.conftest import (
+from ringround.imports import jobs, services
+from ringround.imports.contacts import ContactImporter, InFlight
+from ringround.imports.models import Import, RejectedRow
+from tests.factories import ContactFactory, UserFactory, make_campaign, make_volunteer
+from tests.imports.conftest import (
     HEADER,
     another_import_running,
     assert_counts_add_up,
@@ -24,7 +26,6 @@ from tests.contacts.conftest import (
     mobile,
     write_csv,
 )
-from tests.factories import ContactFactory, UserFactory, make_campaign, make_volunteer
 
 pytestmark = pytest.mark.django_db
 
@@ -238,7 +239,7 @@ def test_a_killed_import_resumes_without_duplicates(tmp_path):
     path = write_csv(tmp_path / "f.csv", rows)
     job = services.create_import(path=path)
     services.start_import(job, background=False)
-    services.run_import(job, batch_size=4, stop_after_batches=2)  # killed after two batches
+    jobs.run_import(job, batch_size=4, stop_after_batches=2)  # killed after two batches
     job.refresh_from_db()
     assert job.status == Import.Status.RUNNING
     assert job.position == 8 and job.rows_read == 8
@@ -248,7 +249,7 @@ def test_a_killed_import_resumes_without_duplicates(tmp_path):
     job.refresh_from_db()
     assert job.is_stalled and job.can_resume
     services.resume_import(job, background=False)
-    job = services.run_import(job, batch_size=4)
+    job = jobs.run_import(job, batch_size=4)
     assert job.status == Import.Status.DONE
     assert (job.rows_read, job.created, job.updated, job.unchanged, job.rejected) == expected
     assert sorted(Contact.objects.values_list("external_id", "phone", "other_phones", "tags")) == (
@@ -274,12 +275,12 @@ def test_a_crash_mid_batch_loses_nothing_committed_and_can_be_rerun(tmp_path, mo
     job = services.create_import(path=path)
     services.start_import(job, background=False)
     with pytest.raises(RuntimeError):
-        services.run_import(job, batch_size=4)
+        jobs.run_import(job, batch_size=4)
     job.refresh_from_db()
     assert job.status == Import.Status.FAILED and "power cut" in job.error
     assert job.position == 8 and Contact.objects.count() == job.created
     monkeypatch.setattr(ContactImporter, "apply", real_apply)
-    job = services.run_import(job, batch_size=4)  # run again: carries on
+    job = jobs.run_import(job, batch_size=4)  # run again: carries on
     assert (job.rows_read, job.created, job.updated, job.unchanged, job.rejected) == expected
     assert sorted(Contact.objects.values_list("external_id", "phone", "other_phones", "tags")) == (
         contacts
@@ -289,19 +290,19 @@ def test_a_crash_mid_batch_loses_nothing_committed_and_can_be_rerun(tmp_path, mo
 def test_an_import_that_is_running_is_not_run_twice(tmp_path):
     job = services.create_import(path=write_csv(tmp_path / "f.csv", member_rows(5)))
     services.start_import(job, background=False)
-    services.run_import(job, batch_size=2, stop_after_batches=1)
+    jobs.run_import(job, batch_size=2, stop_after_batches=1)
     with another_import_running(), pytest.raises(services.ImportBusy):
-        services.run_import(job)
+        jobs.run_import(job)
 
 
 def test_a_killed_import_is_known_dead_at_once_on_postgresql(tmp_path):
     job = services.create_import(path=write_csv(tmp_path / "f.csv", member_rows(5)))
     services.start_import(job, background=False)
-    services.run_import(job, batch_size=2, stop_after_batches=1)  # then killed
+    jobs.run_import(job, batch_size=2, stop_after_batches=1)  # then killed
     job.refresh_from_db()
-    assert services.is_dead(job) is (connection.vendor == "postgresql")
+    assert jobs.is_dead(job) is (connection.vendor == "postgresql")
     if connection.vendor == "postgresql":
-        job = services.run_import(job)  # no need to wait for the heartbeat to go stale
+        job = jobs.run_import(job)  # no need to wait for the heartbeat to go stale
         assert job.status == Import.Status.DONE and Contact.objects.count() == 5
 
 
@@ -310,7 +311,7 @@ def test_starting_the_same_file_again_after_a_kill_creates_no_duplicates(tmp_pat
     path = write_csv(tmp_path / "f.csv", member_rows(10))
     job = services.create_import(path=path)
     services.start_import(job, background=False)
-    services.run_import(job, batch_size=3, stop_after_batches=2)
+    jobs.run_import(job, batch_size=3, stop_after_batches=2)
     again = import_now(path)
     assert (again.created, again.unchanged) == (4, 6)
     assert Contact.objects.count() == 10
@@ -335,12 +336,10 @@ def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
     path = write_csv(tmp_path / "f.csv", rows)
     expected, contacts = full_import_result(tmp_path, rows)
     found_in_flight = []
-    real_entry = Entry.copy
     monkeypatch.setattr(InFlight, "add", spy(InFlight.add, found_in_flight))
     job = import_now(path, workers=2, batch_size=4)
     if connection.vendor == "postgresql":
         assert len(found_in_flight) == 14  # every batch was staged while another was written
-    assert Entry.copy is real_entry
     assert (job.rows_read, job.created, job.updated, job.unchanged, job.rejected) == expected
     assert sorted(Contact.objects.values_list("external_id", "phone", "other_phones", "tags")) == (
         contacts

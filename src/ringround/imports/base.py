@@ -7,7 +7,8 @@ the batch in flight, the counters always describe what is stored, and running th
 resumes after the last committed batch without importing anything twice.
 
 A source is a short subclass saying how a batch of clean records is written
-(``contacts.ContactImporter``, ``suppressions.SuppressionImporter``).
+(``contacts.ContactImporter``, ``suppressions.SuppressionImporter``); the tables of contacts
+and suppressions are written by their owner, ``contacts.bulk``.
 """
 
 import gc
@@ -25,9 +26,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ringround.contacts.models import Import, RejectedRow
+from ringround.contacts.models import CONTACT_FIELDS, Contact
 
 from .mapping import custom_keys
+from .models import Import, RejectedRow
 from .readers import FileInfo, open_rows
 from .rows import (
     Plan,
@@ -54,7 +56,6 @@ class BatchResult:
 
 class BaseImporter:
     kind: str = ""
-    batch_size = 10_000
 
     def __init__(
         self,
@@ -66,7 +67,7 @@ class BaseImporter:
         stop_after_batches: int | None = None,
     ):
         self.job = job
-        self.batch_size = batch_size or getattr(settings, "RINGROUND_IMPORT_BATCH", self.batch_size)
+        self.batch_size = batch_size or settings.RINGROUND_IMPORT_BATCH
         self.workers = self._workers(workers)
         self.on_progress = on_progress
         self.stop_after_batches = stop_after_batches
@@ -104,6 +105,12 @@ class BaseImporter:
             job.kind,
             job.headers,
             job.mapping,
+            fields=CONTACT_FIELDS,
+            max_lengths=[
+                (field.name, field.max_length, str(field.verbose_name))
+                for field in Contact._meta.concrete_fields
+                if field.name in CONTACT_FIELDS and field.max_length
+            ],
             default_country=job.default_country,
             tags=job.tags,
             custom=custom_keys(job.headers, job.mapping),
@@ -288,9 +295,9 @@ class BaseImporter:
     def _workers(self, requested: int | None) -> int:
         if requested is not None:
             return max(1, requested)
-        configured = getattr(settings, "RINGROUND_IMPORT_WORKERS", None)
+        configured = settings.RINGROUND_IMPORT_WORKERS
         if configured is not None:
-            return max(1, int(configured))
+            return max(1, configured)
         if self.job.size_bytes < BIG_FILE_BYTES:
             return 1
         return max(1, min(os.cpu_count() or 1, 4))

@@ -1,7 +1,11 @@
-"""Refusing an over-size upload before it is stored, not after."""
+"""Refusing an over-size upload before it is stored, not after; and an upload form's file
+kept as an import, for the pages that take one."""
 
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+
+from . import services
+from .readers import FileProblem
 
 FORM_FIELDS_ALLOWANCE = 64 * 1024  # the other form fields of an upload
 
@@ -36,4 +40,25 @@ class SizeLimitHandler(FileUploadHandler):
         return raw_data
 
     def file_complete(self, file_size):
+        return None
+
+
+def stored_upload(request, form, *, kind, options):
+    """The upload kept and inspected as an import, or ``None`` with the problem on the form."""
+    handler = next((h for h in request.upload_handlers if isinstance(h, SizeLimitHandler)), None)
+    if handler is not None and handler.too_big:
+        form.add_error(None, services.too_big_message(handler.received, upload_limit()))
+        return None
+    if not form.is_valid():
+        return None
+    try:
+        return services.store_upload(
+            form.cleaned_data["file"],
+            by=request.user,
+            kind=kind,
+            request=request,
+            **options(form.cleaned_data),
+        )
+    except FileProblem as exc:
+        form.add_error("file", str(exc))
         return None

@@ -1,12 +1,12 @@
-"""Background work for contacts: imports run here, in the ``db_worker`` process."""
+"""Background work: imports run here, in the ``db_worker`` process."""
 
 from django_tasks import task
+
+from .jobs import run_import
+from .models import Import
 
 
 @task()
 def import_file(import_id: int) -> dict:
-    from .models import Import
-    from .services import run_import
-
     job = run_import(Import.objects.get(pk=import_id))
     return job.counts()

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ringround.contacts import services
-from ringround.contacts.importers.mapping import FIELD_CODES, normalise_header
-from ringround.contacts.importers.readers import FileProblem
-from ringround.contacts.models import Import, SavedMapping, Suppression
+from ringround.campaigns.models import Campaign
+from ringround.contacts.models import Suppression
+from ringround.imports import jobs, services
+from ringround.imports.mapping import FIELD_CODES, normalise_header
+from ringround.imports.models import Import, SavedMapping
+from ringround.imports.readers import FileProblem
 
 
 class Command(BaseCommand):
@@ -73,7 +75,7 @@ class Command(BaseCommand):
         services.start_import(job, background=False)
         started = time.monotonic()
         try:
-            job = services.run_import(
+            job = jobs.run_import(
                 job,
                 on_progress=progress.update,
                 workers=options["workers"],
@@ -102,7 +104,7 @@ class Command(BaseCommand):
             .order_by("-created_at")
             .first()
         )
-        if job is not None and job.status == Import.Status.RUNNING and not services.is_dead(job):
+        if job is not None and job.status == Import.Status.RUNNING and not jobs.is_dead(job):
             raise CommandError(
                 f"Import {job.public_id} of this file is running now. Wait for it, or use "
                 "--restart to import it again from the start."
@@ -110,8 +112,6 @@ class Command(BaseCommand):
         return job
 
     def _create(self, path, kind, options, checksum):
-        from ringround.campaigns.models import Campaign
-
         campaign = None
         if options["campaign"]:
             campaign = Campaign.objects.filter(public_id=options["campaign"]).first()

@@ -2,10 +2,11 @@
 
 import pytest
 
-from ringround.contacts import services
-from ringround.contacts.importers.mapping import check_mapping, guess_mapping
-from ringround.contacts.models import Contact, SavedMapping
-from tests.contacts.conftest import import_now, landline, write_csv
+from ringround.contacts.models import Contact
+from ringround.imports import services
+from ringround.imports.mapping import check_mapping, guess_mapping
+from ringround.imports.models import SavedMapping
+from tests.imports.conftest import import_now, landline, write_csv
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import pytest
 from django.db import connection
 
-from ringround.contacts import services
+from ringround.imports import jobs, services
 
 # Ofcom drama numbers (nobody real): London 020 7946 0xxx, mobiles 07700 900xxx are not
 # "valid" to libphonenumber, so mobiles come from 07911 1xxxxx in the tests.
@@ -64,7 +64,7 @@ def import_now(path, *, mapping=None, save_as="", **options):
     job = services.create_import(path=path, **options)
     services.set_mapping(job, mapping or job.mapping, save_as=save_as)
     services.start_import(job, background=False)
-    return services.run_import(job, **run_options)
+    return jobs.run_import(job, **run_options)
 
 
 def assert_counts_add_up(job):
@@ -80,7 +80,7 @@ def another_import_running():
         return
     import psycopg
 
-    from ringround.contacts.importers.base import _IMPORT_LOCK
+    from ringround.imports.base import _IMPORT_LOCK
 
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)

@@ -1,55 +1,32 @@
-"""Validating and cleaning rows: from the cells of a file to contact records, or to rejections.
+"""Validating and cleaning rows: from the cells of a file to contact rows, or to rejections.
+
+A **contact row** is the one type that travels through an import, from the cleaning here to
+the writers in ``contacts.bulk``: a tuple of the contact's data fields in ``Plan.fields``
+order (``contacts.models.CONTACT_FIELDS``), each as the database stores it — text, JSON as
+text, tags as ``,a,b,`` — so that either database's writer takes it as it is.
 
 This is the CPU-heavy half of an import (mostly phone numbers), so it is a pure function of a
 picklable ``Plan`` and a batch of rows, imports nothing from Django, and runs in worker
 processes for big files.
 """
 
-import base64
 import gc
 import json
 import os
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 
 import phonenumbers
 
 from .fastphone import InvalidPhone, parser_for
 
-MAX_LENGTHS = {
-    "first name": 150,
-    "last name": 150,
-    "postcode": 16,
-    "area": 150,
-    "membership number / voter id": 100,
-    "email": 254,
-}
 MAX_REJECTED_CELLS = 600
 MAX_REJECTED_CELL_CHARS = 2000
-
-# The fields of a contact record in full (``expand``).
-(
-    ROW,
-    EXTERNAL_ID,
-    PHONE,
-    PHONE_AS_TYPED,
-    PHONE_TYPE,
-    TIME_ZONE,
-    OTHER_PHONES,
-    FIRST_NAME,
-    LAST_NAME,
-    EMAIL,
-    POSTCODE,
-    AREA,
-    TAGS,
-    CUSTOM,
-    COPY_BODY,
-) = range(15)
-# A record as cleaned is short, so it is cheap to send between processes:
-KEY_ROW, KEY_EXTERNAL_ID, KEY_PHONE, KEY_ZONE, KEY_BODY = range(5)
+MAX_TYPED_PHONE = 64
+EMPTY_JSON = {"other_phones": "[]", "custom_fields": "{}"}
 
 COUNTRY_NAMES = {
     "uk": "GB",
@@ -86,44 +63,83 @@ _GB_POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][A-Z0-9]?)([0-9][A-Z]{2})$")
 
 @dataclass(frozen=True)
 class Plan:
-    """Where each field is in a row, fixed for the whole file (column indexes, -1: absent)."""
+    """How the rows of one file are cleaned, fixed for the whole file: the row's fields, and
+    which column holds what (column indexes, -1: absent)."""
 
     kind: str
     width: int
-    phones: tuple[int, ...]
+    fields: tuple[str, ...] = ()
+    phones: tuple[int, ...] = ()
     first_name: int = -1
     last_name: int = -1
     full_name: int = -1
     email: int = -1
     postcode: int = -1
     area: int = -1
-    external_id: int = -1
     tags: int = -1
     country: int = -1
+    # Other fields of the contact taken from a column as they are: (field, column).
+    plain: tuple[tuple[str, int], ...] = ()
     custom: tuple[tuple[int, str], ...] = ()
     default_country: str = "GB"
     import_tags: tuple[str, ...] = ()
     source: str = ""
+    # The longest value each text field holds, and its name in a rejection's reason.
+    max_lengths: tuple[tuple[str, int, str], ...] = ()
+    template: tuple[str, ...] = field(default=(), compare=False)
+
+
+SPECIAL = ("first_name", "last_name", "email", "postcode", "area", "tags")
 
 
 def build_plan(
-    kind, headers, mapping, *, default_country="GB", tags=(), custom=None, source=""
+    kind,
+    headers,
+    mapping,
+    *,
+    fields=(),
+    max_lengths=(),
+    default_country="GB",
+    tags=(),
+    custom=None,
+    source="",
 ) -> Plan:
-    single = {}
+    """``fields``: the contact row's fields in order; ``max_lengths``: ``(field, longest,
+    label)`` for each text field."""
+    single, plain = {}, []
     for index, code in enumerate(mapping):
-        if code in ("phone", "custom", "ignore"):
+        if code in ("phone", "custom", "ignore") or code in single:
             continue
-        single.setdefault(code, index)
+        single[code] = index
+        if code in fields and code not in SPECIAL:
+            plain.append((code, index))
+    template = tuple(EMPTY_JSON.get(name, source if name == "source" else "") for name in fields)
     return Plan(
         kind=kind,
         width=len(headers),
+        fields=tuple(fields),
         phones=tuple(i for i, code in enumerate(mapping) if code == "phone"),
+        plain=tuple(plain),
         custom=tuple(sorted((custom or {}).items())),
         default_country=(default_country or "GB").upper(),
         import_tags=tuple(sorted(clean_tags(tags))),
         source=source,
-        **single,
+        max_lengths=tuple(max_lengths),
+        template=template,
+        **{code: index for code, index in single.items() if code in _PLAN_COLUMNS},
     )
+
+
+_PLAN_COLUMNS = {
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "postcode",
+    "area",
+    "tags",
+    "country",
+}
 
 
 def clean_tags(tags) -> set[str]:
@@ -154,7 +170,8 @@ def clip_row(cells: list[str]) -> list[str]:
 
 
 def prepare_batch(plan: Plan, rows):
-    """``rows`` of ``(row_number, cells, problem)`` -> ``(records, rejects, blank)``.
+    """``rows`` of ``(row_number, cells, problem)`` -> ``(records, rejects, blank)``: contact
+    rows (or, for a suppression list, numbers in E.164).
 
     ``rejects`` are ``(row_number, reason, cells)``; ``blank`` counts rows with nothing in them,
     which are skipped and not counted as read."""
@@ -162,7 +179,7 @@ def prepare_batch(plan: Plan, rows):
         return _prepare_suppressions(plan, rows)
     records, rejects, blank = [], [], 0
     append, reject = records.append, rejects.append
-    parse = parser_for(plan.default_country).parse
+    cleaner = _Cleaner(plan)
     width = plan.width
     for number, cells, problem in rows:
         if problem:
@@ -185,7 +202,7 @@ def prepare_batch(plan: Plan, rows):
         if "\x00" in joined:
             cleaned = [c.replace("\x00", "") for c in cleaned]
         try:
-            append(_contact(plan, number, cleaned, parse))
+            append(cleaner.row(cleaned))
         except RowProblem as exc:
             reject((number, str(exc), clip_row(cells)))
     return records, rejects, blank
@@ -193,6 +210,125 @@ def prepare_batch(plan: Plan, rows):
 
 class RowProblem(ValueError):
     pass
+
+
+class _Cleaner:
+    """Cleans the rows of one batch under one plan into contact rows."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.parse = parser_for(plan.default_country).parse
+        at = {name: i for i, name in enumerate(plan.fields)}
+        self.at = at
+        (
+            self.i_phone,
+            self.i_typed,
+            self.i_type,
+            self.i_zone,
+            self.i_others,
+            self.i_first,
+            self.i_last,
+            self.i_email,
+            self.i_postcode,
+            self.i_area,
+            self.i_tags,
+            self.i_custom,
+        ) = (
+            at[name]
+            for name in (
+                "phone",
+                "phone_as_typed",
+                "phone_type",
+                "time_zone",
+                "other_phones",
+                "first_name",
+                "last_name",
+                "email",
+                "postcode",
+                "area",
+                "tags",
+                "custom_fields",
+            )
+        )
+        self.plain = tuple((at[name], column) for name, column in plan.plain)
+        # Only what comes from the file needs its length checked.
+        mapped = {name for name, _ in plan.plain} | {
+            name
+            for name in ("first_name", "last_name", "email", "postcode", "area")
+            if getattr(plan, name) >= 0
+        }
+        if plan.full_name >= 0:
+            mapped |= {"first_name", "last_name"}
+        self.checks = tuple(
+            (at[name], longest, label)
+            for name, longest, label in plan.max_lengths
+            if name in mapped and name in at
+        )
+
+    def row(self, cells: list[str]) -> tuple:
+        plan = self.plan
+        parse = self.parse
+        if plan.country >= 0 and cells[plan.country]:
+            region = region_for(cells[plan.country])
+            if region is None:
+                raise RowProblem(
+                    f"unknown country “{cells[plan.country]}” (use a two-letter code such as GB)"
+                )
+            parse = parser_for(region).parse
+        if len(plan.phones) == 1 and len(cells[plan.phones[0]]) <= 18:
+            # The common case, quickly: one phone column, one number in it.
+            text = cells[plan.phones[0]]
+            if not text:
+                raise RowProblem("no phone number")
+            try:
+                e164, kind, zone = parse(text)
+            except InvalidPhone as exc:
+                raise RowProblem(f"phone number “{text}”: {exc}") from None
+            found, invalid = [(e164, text, kind, zone)], ()
+        else:
+            found, invalid, problem = _phones(plan, cells, parse)
+            if not found:
+                raise RowProblem(problem or "no phone number")
+        e164, typed, kind, zone = found[0]
+
+        row = list(plan.template)
+        row[self.i_phone] = e164
+        row[self.i_typed] = typed[:MAX_TYPED_PHONE]
+        row[self.i_type] = kind
+        row[self.i_zone] = zone
+        if len(found) > 1:
+            row[self.i_others] = json_list([f[0] for f in found[1:]])
+        first = cells[plan.first_name] if plan.first_name >= 0 else ""
+        last = cells[plan.last_name] if plan.last_name >= 0 else ""
+        if plan.full_name >= 0 and not (first or last):
+            first, last = split_name(cells[plan.full_name])
+        row[self.i_first], row[self.i_last] = first, last
+        custom = {key: cells[i] for i, key in plan.custom if cells[i]}
+        email = cells[plan.email] if plan.email >= 0 else ""
+        if email and not _EMAIL.match(email):
+            custom["email_as_typed"] = email
+            email = ""
+        row[self.i_email] = email
+        if invalid:
+            custom["phones_not_valid"] = "; ".join(invalid)
+        if custom:
+            row[self.i_custom] = json_object(custom)
+        if plan.postcode >= 0 and cells[plan.postcode]:
+            row[self.i_postcode] = tidy_postcode(cells[plan.postcode])
+        if plan.area >= 0:
+            area = cells[plan.area]
+            row[self.i_area] = " ".join(area.split()) if "  " in area else area
+        for index, column in self.plain:
+            row[index] = cells[column]
+        for index, longest, label in self.checks:
+            if len(row[index]) > longest:
+                raise RowProblem(f"{label} longer than {longest} characters")
+        tags = plan.import_tags
+        if plan.tags >= 0 and cells[plan.tags]:
+            tags = _row_tags(cells[plan.tags], tags)
+        if tags:
+            row[self.i_tags] = tags_text(tags)
+        return tuple(row)
 
 
 def _phones(plan: Plan, cells: list[str], parse):
@@ -218,170 +354,15 @@ def _phones(plan: Plan, cells: list[str], parse):
     return found, invalid, problem
 
 
-def _contact(plan: Plan, number: int, cells: list[str], parse):
-    if plan.country >= 0 and cells[plan.country]:
-        region = region_for(cells[plan.country])
-        if region is None:
-            raise RowProblem(
-                f"unknown country “{cells[plan.country]}” (use a two-letter code such as GB)"
-            )
-        parse = parser_for(region).parse
-    if len(plan.phones) == 1 and len(cells[plan.phones[0]]) <= 18:
-        # The common case, quickly: one phone column, one number in it.
-        text = cells[plan.phones[0]]
-        if not text:
-            raise RowProblem("no phone number")
-        try:
-            e164, kind, zone = parse(text)
-        except InvalidPhone as exc:
-            raise RowProblem(f"phone number “{text}”: {exc}") from None
-        found, invalid = [(e164, text, kind, zone)], ()
-    else:
-        found, invalid, problem = _phones(plan, cells, parse)
-        if not found:
-            raise RowProblem(problem or "no phone number")
-    e164, typed, kind, zone = found[0]
-    others = [f[0] for f in found[1:]]
-
-    first = cells[plan.first_name] if plan.first_name >= 0 else ""
-    last = cells[plan.last_name] if plan.last_name >= 0 else ""
-    if plan.full_name >= 0 and not (first or last):
-        first, last = split_name(cells[plan.full_name])
-    email = cells[plan.email] if plan.email >= 0 else ""
-    custom = {key: cells[i] for i, key in plan.custom if cells[i]}
-    if email and not _EMAIL.match(email):
-        custom["email_as_typed"] = email
-        email = ""
-    if invalid:
-        custom["phones_not_valid"] = "; ".join(invalid)
-    postcode = cells[plan.postcode] if plan.postcode >= 0 else ""
-    if postcode:
-        postcode = tidy_postcode(postcode)
-    area = cells[plan.area] if plan.area >= 0 else ""
-    if "  " in area:
-        area = " ".join(area.split())
-    external_id = cells[plan.external_id] if plan.external_id >= 0 else ""
-    if (
-        len(first) > 150
-        or len(last) > 150
-        or len(postcode) > 16
-        or len(area) > 150
-        or len(external_id) > 100
-        or len(email) > 254
-    ):
-        _too_long(
-            first=first, last=last, postcode=postcode, area=area, ext=external_id, email=email
-        )
-    tags = plan.import_tags
-    if plan.tags >= 0 and cells[plan.tags]:
-        tags = _row_tags(cells[plan.tags], tags)
-    typed = typed[:64]
-    body = copy_line(
-        [
-            first,
-            last,
-            e164,
-            typed,
-            kind,
-            json_list(others),
-            email,
-            postcode,
-            area,
-            f",{','.join(tags)}," if tags else "",
-            external_id,
-            json_object(custom),
-            zone,
-            plan.source,
-        ]
-    )
-    # Only what deduplication needs travels separately; the rest is in the COPY line, from
-    # which ``expand`` recovers it for the few records that are merged or not COPYed.
-    return (number, external_id, e164, zone, body)
+# -- the stored forms of list and JSON fields ------------------------------------------------
 
 
-def copy_fields(body: str) -> list[str]:
-    """A COPY line's fields, unescaped."""
-    fields = body.split("\t")
-    if "\\" in body:
-        fields = [_COPY_UNESCAPE.sub(_unescape, f) for f in fields]
-    return fields
+def tags_text(tags) -> str:
+    return f",{','.join(tags)}," if tags else ""
 
 
-def expand(record) -> tuple:
-    """A record's fields in full (see the ROW … CUSTOM indexes), from its COPY line."""
-    fields = copy_fields(record[KEY_BODY])
-    (
-        first,
-        last,
-        e164,
-        typed,
-        kind,
-        others,
-        email,
-        postcode,
-        area,
-        tags,
-        external_id,
-        custom,
-        zone,
-        _source,
-    ) = fields
-    return (
-        record[KEY_ROW],
-        external_id,
-        e164,
-        typed,
-        kind,
-        zone,
-        json.loads(others),
-        first,
-        last,
-        email,
-        postcode,
-        area,
-        tuple(t for t in tags.split(",") if t),
-        json.loads(custom),
-        record[KEY_BODY],
-    )
-
-
-_COPY_UNESCAPE = re.compile(r"\\(.)")
-_UNESCAPES = {"t": "\t", "n": "\n", "r": "\r", "\\": "\\"}
-
-
-def _unescape(match) -> str:
-    return _UNESCAPES.get(match.group(1), match.group(1))
-
-
-def _too_long(*, first, last, postcode, area, ext, email):
-    for label, value in (
-        ("first name", first),
-        ("last name", last),
-        ("postcode", postcode),
-        ("area", area),
-        ("membership number / voter id", ext),
-        ("email", email),
-    ):
-        if len(value) > MAX_LENGTHS[label]:
-            raise RowProblem(f"{label} longer than {MAX_LENGTHS[label]} characters")
-
-
-# -- PostgreSQL COPY text, made here so the main process only adds the id ------------------
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_line(fields: list[str]) -> str:
-    """Fields in PostgreSQL's COPY text format (tab-separated, backslash escapes)."""
-    line = "\t".join(fields)
-    if (
-        line.count("\t") == len(fields) - 1
-        and "\\" not in line
-        and "\n" not in line
-        and "\r" not in line
-    ):
-        return line
-    return "\t".join(f.translate(_COPY_ESCAPES) for f in fields)
+def tags_of(text: str) -> tuple[str, ...]:
+    return tuple(t for t in text.split(",") if t)
 
 
 def json_list(values: list[str]) -> str:
@@ -400,10 +381,9 @@ def json_object(values: dict) -> str:
     )
 
 
-def public_ids(count: int) -> list[str]:
-    """As ``ringround.ids.new_public_id`` (9 random bytes, URL-safe base64), many at once."""
-    blob = base64.urlsafe_b64encode(os.urandom(9 * count)).decode()
-    return [blob[i : i + 12] for i in range(0, 12 * count, 12)]
+def loads(text) -> object:
+    """A JSON field's value from its text (or as it is, if a driver decoded it already)."""
+    return json.loads(text) if isinstance(text, str) else text
 
 
 _tags_seen: dict = {}
@@ -463,7 +443,7 @@ def _prepare_suppressions(plan: Plan, rows):
         except InvalidPhone as exc:
             rejects.append((number, f"phone number “{text}”: {exc}", clip_row(cells)))
             continue
-        records.append((number, e164))
+        records.append(e164)
     return records, rejects, blank
 
 
@@ -501,32 +481,24 @@ def prepare_in_worker(packed):
 
 
 def pack_records(records):
-    """Cleaned records as a few long strings (one per field) for the trip back: a tenth of
-    the pickling work of 10,000 tuples. COPY lines never hold a newline; phones and zones
-    never a separator; a batch whose external ids do goes as it is."""
-    if not records or len(records[0]) != 5:
+    """Contact rows as one long string per field for the trip back, much less pickling work
+    than thousands of tuples; a batch with a value holding the separator travels as it is."""
+    if not records or not isinstance(records[0], tuple):
         return records
-    numbers, external_ids, phones, zones, bodies = zip(*records, strict=True)
-    joined = _CELL.join(external_ids)
-    if joined.count(_CELL) != len(records) - 1:
-        return records
-    return (numbers, joined, _CELL.join(phones), _CELL.join(zones), "\n".join(bodies))
+    columns = []
+    for values in zip(*records, strict=True):
+        joined = _CELL.join(values)
+        if joined.count(_CELL) != len(records) - 1:
+            return records
+        columns.append(joined)
+    return (len(records), columns)
 
 
 def unpack_records(packed):
     if isinstance(packed, list):
         return packed
-    numbers, external_ids, phones, zones, bodies = packed
-    return list(
-        zip(
-            numbers,
-            external_ids.split(_CELL),
-            phones.split(_CELL),
-            zones.split(_CELL),
-            bodies.split("\n"),
-            strict=True,
-        )
-    )
+    count, columns = packed
+    return list(zip(*(column.split(_CELL) for column in columns), strict=True))
 
 
 # A batch travels to a worker as one string rather than 10,000 lists of cells: pickling those

@@ -6,10 +6,11 @@ import pytest
 
 from ringround.calling import rules
 from ringround.calling.models import CallTarget
-from ringround.contacts import services
-from ringround.contacts.models import Import, Suppression
-from tests.contacts.conftest import import_now
+from ringround.contacts.models import Suppression
+from ringround.imports import services
+from ringround.imports.models import Import
 from tests.factories import make_campaign, make_volunteer
+from tests.imports.conftest import import_now
 
 pytestmark = pytest.mark.django_db
 

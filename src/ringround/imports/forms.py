@@ -1,0 +1,118 @@
+from django import forms
+
+from ringround.contacts.models import Suppression
+
+from .mapping import FIELDS
+
+COUNTRIES = [
+    ("GB", "United Kingdom"),
+    ("IE", "Ireland"),
+    ("US", "United States"),
+    ("CA", "Canada"),
+    ("AU", "Australia"),
+    ("NZ", "New Zealand"),
+    ("FR", "France"),
+    ("DE", "Germany"),
+    ("ES", "Spain"),
+    ("IT", "Italy"),
+    ("NL", "Netherlands"),
+    ("JE", "Jersey"),
+    ("GG", "Guernsey"),
+    ("IM", "Isle of Man"),
+]
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Contacts file",
+        help_text="CSV (comma, semicolon or tab separated, any common encoding) or Excel .xlsx, "
+        "with a header row naming the columns.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.tsv,.xlsx"}),
+    )
+    default_country = forms.ChoiceField(
+        choices=COUNTRIES,
+        initial="GB",
+        label="Country of numbers written without +code",
+    )
+    campaign = forms.ChoiceField(
+        required=False, label="Add the contacts to a campaign", help_text="Optional."
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Tag every contact with",
+        help_text="Comma-separated, e.g. “members-2024, islington”. Optional.",
+    )
+
+    def __init__(self, *args, campaigns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].choices = [("", "No campaign")] + [
+            (c.public_id, c.name) for c in campaigns
+        ]
+
+
+class SuppressionUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Do-not-call file",
+        help_text="One number per line (CSV or .xlsx; the first column with numbers is used). "
+        "Any of the usual forms: 020 7946 0123, +44 20 7946 0123, 0044 …",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.txt,.xlsx"}),
+    )
+    reason = forms.ChoiceField(choices=Suppression.Reason.choices, initial="tps")
+    default_country = forms.ChoiceField(choices=COUNTRIES, initial="GB", label="Country")
+
+
+class MappingForm(forms.Form):
+    """A field for each column of the file, and a name to keep the mapping under."""
+
+    save_as = forms.CharField(
+        required=False,
+        max_length=100,
+        label="Save this mapping as",
+        help_text="Optional: offered again for the next file with the same columns.",
+    )
+
+    def __init__(self, *args, headers=(), mapping=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.columns = []
+        for index, header in enumerate(headers):
+            name = f"column_{index}"
+            self.fields[name] = forms.ChoiceField(
+                choices=FIELDS,
+                initial=mapping[index] if index < len(mapping) else "custom",
+                label=header,
+            )
+            self.columns.append(name)
+
+    def mapping(self) -> list[str]:
+        return [self.cleaned_data[name] for name in self.columns]
+
+    def column_fields(self):
+        return [self[name] for name in self.columns]
+
+
+class AddToCampaignForm(forms.Form):
+    campaign = forms.ChoiceField(label="Campaign")
+    which = forms.ChoiceField(
+        choices=[
+            ("import", "The contacts this import created"),
+            ("tag", "Contacts with a tag"),
+            ("area", "Contacts in an area"),
+        ],
+        widget=forms.RadioSelect,
+        initial="import",
+        label="Which contacts",
+    )
+    tag = forms.CharField(required=False, max_length=100)
+    area = forms.CharField(required=False, max_length=150)
+
+    def __init__(self, *args, campaigns=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["campaign"].choices = [(c.public_id, c.name) for c in campaigns]
+
+    def clean(self):
+        data = super().clean()
+        which = data.get("which")
+        if which in ("tag", "area") and not data.get(which):
+            self.add_error(which, f"Say which {which}.")
+        return data

@@ -1,0 +1,176 @@
+"""Imports: one uploaded file of contacts (or of numbers not to call), its column mapping,
+progress and rejected rows; and column mappings kept by name.
+
+The tables keep the names they had when imports lived in the contacts app."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from ringround.contacts.models import Suppression
+from ringround.ids import new_public_id
+
+
+class ImportQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """An organiser sees the imports they ran and those into campaigns they organise."""
+        if user.is_superuser:
+            return self
+        return self.filter(Q(created_by=user) | Q(campaign__organisers=user)).distinct()
+
+
+class Import(models.Model):
+    """One uploaded file of contacts (or of numbers to suppress), its mapping and progress.
+
+    The counters and ``position`` are written in the same transaction as each batch of
+    contacts, so after a crash they say exactly what is stored, and a re-run resumes after
+    ``position`` without importing anything twice."""
+
+    class Kind(models.TextChoices):
+        CONTACTS = "contacts", "Contacts"
+        SUPPRESSIONS = "suppressions", "Numbers not to call"
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for the column mapping"
+        QUEUED = "queued", "Waiting to start"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Finished"
+        FAILED = "failed", "Stopped with an error"
+
+    UNFINISHED = (Status.QUEUED, Status.RUNNING, Status.FAILED)
+    STALLED_AFTER_SECONDS = 120
+
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CONTACTS)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.MAPPING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="imports",
+        help_text="Contacts imported become targets of this campaign.",
+    )
+    # The file: an upload kept in the data folder until the import ends, or a path on disk.
+    file_path = models.CharField(max_length=1000)
+    delete_file_when_done = models.BooleanField(default=False)
+    original_name = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=8)  # "csv" or "xlsx"
+    size_bytes = models.BigIntegerField(default=0)
+    checksum = models.CharField(max_length=64, blank=True, db_index=True)
+    encoding = models.CharField(max_length=32, blank=True)
+    delimiter = models.CharField(max_length=4, blank=True)
+    sheet_name = models.CharField(max_length=100, blank=True)
+    has_header = models.BooleanField(default=True)
+    headers = models.JSONField(default=list, blank=True)
+    preview_rows = models.JSONField(default=list, blank=True)
+    mapping = models.JSONField(default=list, blank=True, help_text="A field code per column.")
+    default_country = models.CharField(max_length=2, default="GB")
+    tags = models.CharField(max_length=500, blank=True, help_text="Added to every contact.")
+    suppression_reason = models.CharField(
+        max_length=32, choices=Suppression.Reason.choices, default=Suppression.Reason.TPS
+    )
+    error = models.TextField(blank=True)
+    # Progress, committed with each batch.
+    position = models.BigIntegerField(default=0, help_text="Records of the file dealt with.")
+    rows_read = models.BigIntegerField(default=0)
+    created = models.BigIntegerField(default=0)
+    updated = models.BigIntegerField(default=0)
+    unchanged = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    duplicates = models.BigIntegerField(
+        default=0, help_text="Rows (updated or unchanged) repeating an earlier row of the file."
+    )
+    targets_added = models.BigIntegerField(default=0)
+    progress_done = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ImportQuerySet.as_manager()
+
+    class Meta:
+        db_table = "contacts_import"
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_status_display()})"
+
+    @property
+    def source_label(self) -> str:
+        """What imported contacts record as where they came from."""
+        return f"import:{self.public_id}"
+
+    @property
+    def percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        if not self.progress_total:
+            return 0
+        return min(99, int(100 * self.progress_done / self.progress_total))
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (self.Status.QUEUED, self.Status.RUNNING) and not self.is_stalled
+
+    @property
+    def is_stalled(self) -> bool:
+        """Running, but nothing heard for a while: the worker died. It can be resumed."""
+        if self.status != self.Status.RUNNING or self.heartbeat_at is None:
+            return False
+        age = (timezone.now() - self.heartbeat_at).total_seconds()
+        return age > self.STALLED_AFTER_SECONDS
+
+    @property
+    def can_resume(self) -> bool:
+        return self.status == self.Status.FAILED or self.is_stalled
+
+    def counts(self) -> dict:
+        return {
+            "read": self.rows_read,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+class RejectedRow(models.Model):
+    """A row of an import that was not imported, as it was in the file, with the reason."""
+
+    source_import = models.ForeignKey(Import, on_delete=models.CASCADE, related_name="rejects")
+    row_number = models.BigIntegerField(help_text="As a spreadsheet numbers it: the header is 1.")
+    reason = models.CharField(max_length=500)
+    values = models.JSONField(default=list)
+
+    class Meta:
+        db_table = "contacts_rejectedrow"
+        indexes = [models.Index(fields=["source_import", "row_number"], name="rejected_row_order")]
+
+    def __str__(self):
+        return f"row {self.row_number}: {self.reason}"
+
+
+class SavedMapping(models.Model):
+    """A column mapping kept by name, offered again for the next file of the same shape."""
+
+    name = models.CharField(max_length=100, unique=True)
+    headers = models.JSONField(default=list, help_text="The file's headers, as read.")
+    fields = models.JSONField(default=dict, help_text="Header (normalised) to field code.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "contacts_savedmapping"
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,249 @@
+"""Operations on imports: upload, mapping, start, run, resume, rejected rows.
+
+An import goes: store_upload / create_import (the file is inspected; status "mapping") ->
+set_mapping -> start_import (queued; a background task, or at once from the command line) ->
+run_import (batches committed one by one; "done" or "failed", resumable).
+"""
+
+import csv
+import hashlib
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.text import get_valid_filename
+
+from ringround.audit.services import record_event
+from ringround.contacts.models import Suppression
+from ringround.csvsafe import Echo, neutralise
+from ringround.ids import new_token
+
+from .jobs import ImportBusy, is_dead
+from .mapping import apply_saved, check_mapping, guess_mapping, mapping_fields, same_shape
+from .models import Import, SavedMapping
+from .readers import FileInfo, FileProblem, inspect_file
+from .rows import clean_tags
+from .tasks import import_file
+
+
+def store_upload(uploaded, *, by, kind=Import.Kind.CONTACTS, request=None, **options) -> Import:
+    """Keep an uploaded file in the data folder and inspect it; ``FileProblem`` if unusable.
+
+    The size is checked before a byte is stored, the content (not the name) decides what the
+    file is, and a refused file is deleted at once."""
+    limit = settings.RINGROUND_MAX_UPLOAD_BYTES
+    if uploaded.size is not None and uploaded.size > limit:
+        raise FileProblem(too_big_message(uploaded.size, limit))
+    folder = Path(settings.MEDIA_ROOT) / "imports" / new_token()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    name = get_valid_filename(Path(uploaded.name or "upload").name)[:200] or "upload"
+    path = folder / name
+    with open(path, "wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    try:
+        return create_import(
+            path=path,
+            original_name=uploaded.name or name,
+            kind=kind,
+            by=by,
+            delete_file_when_done=True,
+            max_bytes=limit,
+            request=request,
+            **options,
+        )
+    except FileProblem:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def too_big_message(size: int, limit: int) -> str:
+    return (
+        f"The file is {size / 1024 / 1024:.0f} MB; the limit is {limit / 1024 / 1024:.0f} MB. "
+        "Split it into smaller files."
+    )
+
+
+def create_import(
+    *,
+    path,
+    original_name: str = "",
+    kind=Import.Kind.CONTACTS,
+    by=None,
+    campaign=None,
+    default_country: str = "GB",
+    tags="",
+    saved_mapping: SavedMapping | None = None,
+    delete_file_when_done: bool = False,
+    suppression_reason=Suppression.Reason.TPS,
+    max_bytes: int | None = None,
+    request=None,
+    checksum: str = "",
+) -> Import:
+    """Inspect a file and record it as an import waiting for its mapping (guessed, or a saved
+    one); raises ``FileProblem`` with the reason, storing nothing."""
+    path = Path(path).resolve()
+    suppressions = kind == Import.Kind.SUPPRESSIONS
+    info = inspect_file(path, has_header=None if suppressions else True, max_bytes=max_bytes)
+    if suppressions:
+        mapping = suppression_mapping(info.headers)
+    elif saved_mapping is not None:
+        mapping = apply_saved(info.headers, saved_mapping.fields)
+    else:
+        mapping = guess_mapping(info.headers)
+    if isinstance(tags, list | tuple | set):
+        tags = ",".join(tags)
+    job = Import.objects.create(
+        kind=kind,
+        created_by=by if getattr(by, "is_authenticated", False) else None,
+        campaign=campaign,
+        file_path=str(path),
+        delete_file_when_done=delete_file_when_done,
+        original_name=(original_name or path.name)[:255],
+        file_format=info.format,
+        size_bytes=info.size,
+        checksum=checksum or file_checksum(path),
+        encoding=info.encoding,
+        delimiter=info.delimiter,
+        sheet_name=info.sheet_name,
+        has_header=info.has_header,
+        headers=info.headers,
+        preview_rows=info.preview,
+        mapping=mapping,
+        default_country=(default_country or "GB").upper(),
+        tags=",".join(sorted(clean_tags(tags)))[:500],
+        suppression_reason=suppression_reason,
+        progress_total=info.size if info.format == "csv" else 0,
+    )
+    record_event(
+        by,
+        "import.upload",
+        job,
+        campaign=campaign,
+        request=request,
+        file=job.original_name,
+        kind=kind,
+        detected=info.describe(),
+    )
+    return job
+
+
+def describe_file(job: Import) -> str:
+    """What was detected, in words: "CSV, Windows-1252, semicolon-separated, 6 columns"."""
+    return FileInfo(
+        format=job.file_format,
+        size=job.size_bytes,
+        headers=job.headers,
+        encoding=job.encoding,
+        delimiter=job.delimiter,
+        sheet_name=job.sheet_name,
+    ).describe()
+
+
+def suppression_mapping(headers) -> list[str]:
+    """The numbers are in the first column that looks like phones (else the first)."""
+    guessed = guess_mapping(headers)
+    column = guessed.index("phone") if "phone" in guessed else 0
+    return ["phone" if i == column else "ignore" for i in range(len(headers))]
+
+
+def file_checksum(path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def matching_saved_mapping(headers) -> SavedMapping | None:
+    """A saved mapping made for a file of exactly this shape, if there is one."""
+    for saved in SavedMapping.objects.all():
+        if same_shape(headers, saved.headers):
+            return saved
+    return None
+
+
+class MappingProblem(ValueError):
+    pass
+
+
+def apply_saved_mapping(job: Import, saved: SavedMapping) -> Import:
+    """Use a saved mapping for the columns it knows (the others stay guessed)."""
+    job.mapping = apply_saved(job.headers, saved.fields)
+    job.save(update_fields=["mapping"])
+    return job
+
+
+def set_mapping(
+    job: Import,
+    mapping: list[str],
+    *,
+    save_as: str = "",
+    by=None,
+    default_country: str | None = None,
+    campaign=None,
+    tags=None,
+) -> Import:
+    """Fix the column mapping (and the import's options); optionally keep it by name."""
+    if job.status != Import.Status.MAPPING:
+        raise MappingProblem("This import has already started.")
+    problems = check_mapping(job.headers, mapping, kind=job.kind)
+    if problems:
+        raise MappingProblem(" ".join(problems))
+    job.mapping = list(mapping)
+    if default_country:
+        job.default_country = default_country.upper()
+    if campaign is not None:
+        job.campaign = campaign
+    if tags is not None:
+        job.tags = ",".join(sorted(clean_tags(tags)))[:500]
+    job.save(update_fields=["mapping", "default_country", "campaign", "tags"])
+    if save_as:
+        SavedMapping.objects.update_or_create(
+            name=save_as.strip()[:100],
+            defaults={
+                "headers": job.headers,
+                "fields": mapping_fields(job.headers, job.mapping),
+                "created_by": by if getattr(by, "is_authenticated", False) else None,
+            },
+        )
+    return job
+
+
+def start_import(job: Import, *, by=None, request=None, background: bool = True) -> Import:
+    """Queue the import: a background task (the page shows its progress), or run it now."""
+    updated = Import.objects.filter(
+        pk=job.pk, status__in=[Import.Status.MAPPING, Import.Status.FAILED]
+    ).update(status=Import.Status.QUEUED, error="")
+    if not updated:
+        job.refresh_from_db()
+        if not is_dead(job):
+            raise ImportBusy("This import has already started.")
+        Import.objects.filter(pk=job.pk, status=Import.Status.RUNNING).update(
+            status=Import.Status.QUEUED
+        )
+    job.status = Import.Status.QUEUED
+    record_event(
+        by, "import.start", job, campaign=job.campaign, request=request, resume_at=job.position
+    )
+    if background:
+        import_file.enqueue(job.pk)
+    return job
+
+
+def resume_import(job: Import, *, by=None, request=None, background: bool = True) -> Import:
+    """Carry on after a crash or kill, from the last committed batch."""
+    if not (job.can_resume or is_dead(job)):
+        raise ImportBusy("This import is not stopped, so it cannot be resumed.")
+    return start_import(job, by=by, request=request, background=background)
+
+
+def rejected_rows_csv(job: Import):
+    """The rejected rows as CSV lines: row number, reason, then the row as it was. Every cell
+    is neutralised, so nothing in it runs as a formula when the file is opened."""
+    writer = csv.writer(Echo())
+    yield "\ufeff"  # so that spreadsheets read it as UTF-8
+    yield writer.writerow(["row", "reason", *[neutralise(h) for h in job.headers]])
+    rows = job.rejects.order_by("row_number", "pk").values_list("row_number", "reason", "values")
+    for number, reason, values in rows.iterator(chunk_size=2000):
+        yield writer.writerow([number, neutralise(reason), *[neutralise(v) for v in values]])
