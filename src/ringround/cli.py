@@ -61,6 +61,7 @@ def _serve(host: str, port: int, workers: int, threads: int, server: str | None 
         return _serve_granian(host, port, workers, threads)
     from gunicorn.app.base import BaseApplication
 
+    # Only once the command has chosen to serve: loading the app needs Django set up.
     from ringround.wsgi import application
 
     class Server(BaseApplication):
@@ -118,6 +119,7 @@ def cmd_demo(args) -> None:
     _setup_django()
     from django.conf import settings
 
+    # Only after django.setup() above: the demo builds models.
     from ringround.demo import load_demo
 
     print(f"Data folder: {settings.DATA_DIR}")

@@ -6,4 +6,5 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self):
+        # Django's way to connect signal receivers: the models must be loaded first.
         from . import signals  # noqa: F401

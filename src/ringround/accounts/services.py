@@ -1,10 +1,11 @@
 """Creating people."""
 
+from django.contrib.sessions.backends.db import SessionStore
 from django.db import transaction
 
 from ringround.audit.services import record_event
 
-from .models import User
+from .models import User, UserSession
 
 
 @transaction.atomic
@@ -16,10 +17,6 @@ def sign_up(*, name: str, email: str, password: str, request=None) -> User:
 
 def end_session(user, session_id: int) -> str | None:
     """End one of the person's own signed-in sessions; returns its key if there was one."""
-    from django.contrib.sessions.backends.db import SessionStore
-
-    from .models import UserSession
-
     session = UserSession.objects.filter(user=user, pk=session_id).first()
     if session is None:
         return None

@@ -36,7 +36,6 @@ from ringround.contacts.models import Suppression
 from . import statements, targets
 from .models import Call, CallTarget
 
-State = CallTarget.State
 LEASE_SALT = "ringround.calling.lease"
 LEASE_TOKEN_MAX_AGE = 7 * 24 * 3600
 CLAIM_ATTEMPTS = 5

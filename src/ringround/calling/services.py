@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from ringround.audit.services import client_ip
-from ringround.campaigns.models import Membership
+from ringround.campaigns.models import Membership, Question
 from ringround.campaigns.scripts import render_script
 from ringround.campaigns.services import set_volunteer_status
 from ringround.contacts.phones import display
@@ -61,3 +61,23 @@ def suspend_volunteer(campaign, user, *, by=None, request=None) -> Membership:
 
 def reinstate_volunteer(campaign, user, *, by=None, request=None) -> Membership:
     return set_volunteer_status(campaign, user, Membership.Status.ACTIVE, by=by, request=request)
+
+
+def forget_what_was_said(contact) -> int:
+    """Erasure: the contact's calls keep their outcome and their choice answers (campaign
+    figures do not change) but lose their notes and free-text answers. Returns how many calls
+    the contact had."""
+    kept = {
+        question.key
+        for question in Question.objects.filter(campaign__targets__contact=contact).exclude(
+            kind=Question.Kind.TEXT
+        )
+    }
+    calls = Call.objects.filter(target__contact=contact).only("id", "answers", "notes")
+    count = 0
+    for call in calls:
+        count += 1
+        answers = {key: value for key, value in (call.answers or {}).items() if key in kept}
+        if answers != call.answers or call.notes:
+            Call.objects.filter(pk=call.pk).update(answers=answers, notes="")
+    return count

@@ -3,7 +3,7 @@ suppressed number is ``calling.targets``; writing many contacts at once is ``bul
 
 from ringround.audit.services import record_event
 
-from .models import Contact, Suppression
+from .models import ERASED_FIELDS, Contact, Suppression
 from .phones import normalise, time_zone_for
 
 
@@ -43,3 +43,13 @@ def remove_suppression(e164: str, *, by=None, request=None) -> bool:
     if deleted:
         record_event(by, "suppression.remove", None, request=request, phone=e164)
     return bool(deleted)
+
+
+def erase_personal_data(contact: Contact, placeholder: str) -> Contact:
+    """Blank every field that says who the person was (``ERASED_FIELDS``); the number becomes
+    ``placeholder``, which no real number equals. (``privacy.erase_contact`` does the rest.)"""
+    for name in ERASED_FIELDS:
+        setattr(contact, name, Contact._meta.get_field(name).get_default())
+    contact.phone = placeholder
+    contact.save(update_fields=[*ERASED_FIELDS, "updated_at"])
+    return contact

@@ -30,7 +30,7 @@ from ringround.contacts.models import CONTACT_FIELDS, Contact
 
 from .mapping import custom_keys
 from .models import Import, RejectedRow
-from .readers import FileInfo, open_rows
+from .readers import open_rows
 from .rows import (
     Plan,
     build_plan,
@@ -117,18 +117,6 @@ class BaseImporter:
             source=job.source_label,
         )
 
-    def file_info(self) -> FileInfo:
-        job = self.job
-        return FileInfo(
-            format=job.file_format,
-            size=job.size_bytes,
-            headers=job.headers,
-            encoding=job.encoding,
-            delimiter=job.delimiter,
-            sheet_name=job.sheet_name,
-            has_header=job.has_header,
-        )
-
     def run(self) -> bool:
         """Import from the saved position to the end; ``False`` if stopped early."""
         with rare_cyclic_gc():
@@ -138,7 +126,7 @@ class BaseImporter:
         plan = self.plan()
         with (
             one_import_at_a_time(),
-            open_rows(self.job.file_path, self.file_info(), skip=self.job.position) as rows,
+            open_rows(self.job.file_path, self.job.file_info(), skip=self.job.position) as rows,
         ):
             batches = _batched(rows, self.batch_size)
             prepared = self._prepared(plan, batches)

@@ -11,6 +11,8 @@ from django.utils import timezone
 from ringround.contacts.models import Suppression
 from ringround.ids import new_public_id
 
+from .readers import FileInfo
+
 
 class ImportQuerySet(models.QuerySet):
     def visible_to(self, user):
@@ -130,6 +132,18 @@ class Import(models.Model):
     @property
     def can_resume(self) -> bool:
         return self.status == self.Status.FAILED or self.is_stalled
+
+    def file_info(self) -> FileInfo:
+        """What was detected of the file when it was uploaded."""
+        return FileInfo(
+            format=self.file_format,
+            size=self.size_bytes,
+            headers=self.headers,
+            encoding=self.encoding,
+            delimiter=self.delimiter,
+            sheet_name=self.sheet_name,
+            has_header=self.has_header,
+        )
 
     def counts(self) -> dict:
         return {

@@ -21,7 +21,7 @@ from ringround.ids import new_token
 from .jobs import ImportBusy, is_dead
 from .mapping import apply_saved, check_mapping, guess_mapping, mapping_fields, same_shape
 from .models import Import, SavedMapping
-from .readers import FileInfo, FileProblem, inspect_file
+from .readers import FileProblem, inspect_file
 from .rows import clean_tags
 from .tasks import import_file
 
@@ -130,14 +130,7 @@ def create_import(
 
 def describe_file(job: Import) -> str:
     """What was detected, in words: "CSV, Windows-1252, semicolon-separated, 6 columns"."""
-    return FileInfo(
-        format=job.file_format,
-        size=job.size_bytes,
-        headers=job.headers,
-        encoding=job.encoding,
-        delimiter=job.delimiter,
-        sheet_name=job.sheet_name,
-    ).describe()
+    return job.file_info().describe()
 
 
 def suppression_mapping(headers) -> list[str]:

@@ -25,9 +25,11 @@ from django.utils import timezone
 
 from ringround.audit.models import AuditEvent
 from ringround.audit.services import record_event
+from ringround.calling import services as calling_services
 from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Question
+from ringround.contacts import services as contact_services
 from ringround.contacts.models import CONTACT_FIELDS, ERASED_FIELDS, Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
 
@@ -280,24 +282,8 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
     placeholder = f"{ERASED_PREFIX}{contact.public_id}"
     targets = call_targets.erase_contact(contact, placeholder)
 
-    calls = Call.objects.filter(target__contact=contact).only("id", "answers", "notes")
-    kept_keys = {
-        q.key
-        for q in Question.objects.filter(campaign__targets__contact=contact).exclude(
-            kind=Question.Kind.TEXT
-        )
-    }
-    call_count = 0
-    for call in calls:
-        call_count += 1
-        answers = {k: v for k, v in (call.answers or {}).items() if k in kept_keys}
-        if answers != call.answers or call.notes:
-            Call.objects.filter(pk=call.pk).update(answers=answers, notes="")
-
-    for name in ERASED_FIELDS:
-        setattr(contact, name, Contact._meta.get_field(name).get_default())
-    contact.phone = placeholder
-    contact.save(update_fields=[*ERASED_FIELDS, "updated_at"])
+    call_count = calling_services.forget_what_was_said(contact)
+    contact_services.erase_personal_data(contact, placeholder)
     original.refresh_from_db(fields=[*ERASED_FIELDS, "updated_at"])
     record_event(
         by,
