@@ -23,7 +23,7 @@ from tests.contacts.conftest import (
     mobile,
     write_csv,
 )
-from tests.factories import ContactFactory, UserFactory, make_campaign, make_volunteer
+from tests.factories import ALL_DAY, ContactFactory, UserFactory, make_campaign, make_volunteer
 
 pytestmark = pytest.mark.django_db
 
@@ -350,7 +350,7 @@ def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
 
 
 def test_an_import_into_a_campaign_makes_targets_once_and_respects_suppression(tmp_path):
-    campaign = make_campaign(calling_start=dt.time(0, 0), calling_end=dt.time(23, 59, 59))
+    campaign = make_campaign(**ALL_DAY)
     Suppression.objects.create(phone=e164_landline(1))
     path = write_csv(tmp_path / "f.csv", member_rows(4))
     job = import_now(path, campaign=campaign)
