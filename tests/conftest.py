@@ -20,6 +20,8 @@ from hypothesis import settings as hypothesis_settings
 
 from tests import factories
 
+pytest_plugins = ["pytester"]
+
 SEED_VARIABLE = "RINGROUND_TEST_SEED"
 HYPOTHESIS_VARIABLE = "RINGROUND_HYPOTHESIS"
 _seed_key = pytest.StashKey[int]()
