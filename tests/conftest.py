@@ -4,7 +4,7 @@ data that is the same on every run.
 Random data: each test seeds Python's ``random`` and factory-boy's and Faker's random from its
 own node id (``seed_for``), so a test's generated names do not depend on which tests ran before
 it, nor on the machine. ``RINGROUND_TEST_SEED=N`` runs every test with seed N instead; a failing
-test's report names its seed and the command that repeats it. Hypothesis runs derandomized
+test's report names its seed and the command that repeats it. Hypothesis runs derandomised
 (the same examples every run) unless ``RINGROUND_HYPOTHESIS=explore`` asks it to look further.
 """
 
@@ -60,7 +60,7 @@ def pytest_report_header(config):
         f"random seeds: {SEED_VARIABLE}={chosen} for every test"
         if chosen
         else "random seeds: one per test, from its node id",
-        "hypothesis: " + ("exploring" if not profile.derandomize else "derandomized"),
+        "hypothesis: " + ("exploring" if not profile.derandomize else "derandomised"),
     ]
 
 

@@ -1,5 +1,5 @@
 """The harness behind reproducible test data: seeds per test, counters that restart, a
-derandomized Hypothesis, and a failing test's report that says how to repeat it."""
+derandomised Hypothesis, and a failing test's report that says how to repeat it."""
 
 import os
 import re
