@@ -1,18 +1,42 @@
-"""Factories for the domain, so a test states only what matters to it.
+"""Factories for the domain, so a test states only what matters to it, and the helpers that
+several test packages share (a campaign open all day, one call from claim to outcome).
 
-Numbers come from Ofcom's drama ranges (020 7946 0xxx, 0161 496 0xxx): nobody real."""
+Numbers come from Ofcom's drama ranges (020 7946 0xxx, 0161 496 0xxx): nobody real.
 
+Everything generated here is reproducible: the root conftest seeds factory-boy's and Faker's
+random for each test and restarts the counters below (``restart_counters``), so a test gets
+the same names, numbers and keys whichever tests ran before it."""
+
+import datetime as dt
 import itertools
 
 import factory
 
 from ringround.accounts.models import User
+from ringround.calling import rules
 from ringround.calling import targets as call_targets
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Membership
 from ringround.contacts.models import Contact
 
+# Calling hours that take calls at any moment (the end is exclusive), so a test that claims
+# at the real time of day passes at any hour.
+ALL_DAY = {"calling_start": dt.time(0, 0), "calling_end": dt.time(23, 59, 59, 999999)}
+
 _drama_numbers = itertools.count()
+_keys = itertools.count(1)
+
+
+def restart_counters() -> None:
+    """Start the phone numbers, submission keys and factory sequences again from the top.
+
+    Called before each test; never within one, so two contacts in a test never share a number.
+    """
+    global _drama_numbers, _keys
+    _drama_numbers = itertools.count()
+    _keys = itertools.count(1)
+    UserFactory.reset_sequence()
+    ContactFactory.reset_sequence()
 
 
 def drama_number() -> str:
@@ -20,6 +44,11 @@ def drama_number() -> str:
     if n < 1000:
         return f"+44207946{n:04d}"
     return f"+44161496{n - 1000:04d}"
+
+
+def fresh_key() -> str:
+    """An idempotency key not used before in this test (the same ones in every run)."""
+    return f"test-submission-{next(_keys):06d}"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -65,7 +94,45 @@ def make_campaign(organiser=None, *, active=True, targets=0, **fields) -> Campai
     return campaign
 
 
+def open_campaign(organiser=None, *, targets=3, **fields) -> Campaign:
+    """A campaign taking calls now, whatever the time of day the tests run."""
+    return make_campaign(organiser, targets=targets, **{**ALL_DAY, **fields})
+
+
 def make_volunteer(campaign, **fields) -> User:
     user = UserFactory(**fields)
     Membership.objects.create(campaign=campaign, user=user)
     return user
+
+
+def record(campaign, volunteer, lease, code="no_answer", *, now, key=None, **extra):
+    """Record an outcome for a claim: ``lease`` is the claim (or just its token, forged or
+    not); a fresh idempotency key unless ``key`` is given (``""`` included)."""
+    return rules.record_outcome(
+        campaign,
+        volunteer,
+        lease_token=getattr(lease, "token", lease),
+        outcome_code=code,
+        idempotency_key=fresh_key() if key is None else key,
+        now=now,
+        **extra,
+    )
+
+
+def claim_and_record(campaign, volunteer, code="no_answer", *, now, **extra):
+    """One whole call: claim the next person and record an outcome for them at ``now``.
+    Returns the claim."""
+    lease = rules.claim_next(campaign, volunteer, now=now)
+    assert lease is not None, "nobody was handed out to call"
+    record(campaign, volunteer, lease, code, now=now, **extra)
+    return lease
+
+
+def claimed(targets=1, *, now, **fields):
+    """A campaign with ``targets`` people to call and one volunteer who has just been handed
+    one of them at ``now``: ``(campaign, volunteer, lease)``."""
+    campaign = make_campaign(targets=targets, **fields)
+    volunteer = make_volunteer(campaign)
+    lease = rules.claim_next(campaign, volunteer, now=now)
+    assert lease is not None, "nobody was handed out to call"
+    return campaign, volunteer, lease

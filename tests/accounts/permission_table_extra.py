@@ -1,4 +1,5 @@
-"""The permission table's rows for the privacy, audit, import and API routes."""
+"""Who may use a route (the role sets, shared with test_permission_matrix), and the permission
+table's rows for the privacy, audit, import and API routes."""
 
 ROLES = ["stranger", "volunteer", "other_volunteer", "organiser", "other_organiser", "admin"]
 ANYONE = set(ROLES)

@@ -2,25 +2,24 @@
 
 A route missing from the table fails the test, so a new page cannot ship unchecked."""
 
-import datetime as dt
-
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from ringround.calling import rules
 from ringround.campaigns import services as campaign_services
-from tests.factories import UserFactory, make_campaign, make_volunteer
+from tests.accounts.permission_table_extra import (
+    ANYONE,
+    ORGANISERS,
+    ROLES,
+    SIGNED_IN,
+    THIS_CAMPAIGNS_ORGANISER,
+    THIS_CAMPAIGNS_VOLUNTEER,
+)
+from tests.factories import UserFactory, make_campaign, make_volunteer, open_campaign
 
 pytestmark = pytest.mark.django_db
 
-ROLES = ["stranger", "volunteer", "other_volunteer", "organiser", "other_organiser", "admin"]
-ANYONE = set(ROLES)
-SIGNED_IN = ANYONE - {"stranger"}
-ORGANISERS = {"organiser", "other_organiser", "admin"}
-THIS_CAMPAIGNS_ORGANISER = {"organiser", "admin"}
-THIS_CAMPAIGNS_VOLUNTEER = {"volunteer"}
-ADMIN = {"admin"}
 
 # route name: (method, who may use it)
 MATRIX = {
@@ -97,9 +96,7 @@ def test_every_route_is_in_the_table():
 @pytest.fixture
 def world():
     organiser = UserFactory(can_organise=True)
-    campaign = make_campaign(organiser, targets=2)
-    campaign.calling_start, campaign.calling_end = dt.time(0, 0), dt.time(23, 59)
-    campaign.save()
+    campaign = open_campaign(organiser, targets=2)
     question = campaign_services.add_question(campaign, text="Vote?", kind="yes_no")
     volunteer = make_volunteer(campaign)
     rules.claim_next(campaign, volunteer)

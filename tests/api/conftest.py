@@ -1,6 +1,5 @@
 """An API world: a campaign open all day, one volunteer with a token, helpers to call the API."""
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 
@@ -9,19 +8,7 @@ from django.test import Client
 
 from ringround.api import services as api_services
 from ringround.campaigns import services as campaign_services
-from tests.factories import UserFactory, make_campaign, make_volunteer
-
-ALL_DAY = {"calling_start": dt.time(0, 0), "calling_end": dt.time(23, 59, 59, 999999)}
-
-
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def open_campaign(organiser=None, *, targets=3, **fields):
-    """A campaign taking calls now, whatever the time of day the tests run."""
-    return make_campaign(organiser, targets=targets, **{**ALL_DAY, **fields})
+from tests.factories import UserFactory, make_volunteer, open_campaign
 
 
 def token_client(user) -> Client:
@@ -63,6 +50,20 @@ def world(db):
     campaign_services.add_question(campaign, text="Will you vote?", kind="yes_no", required=True)
     volunteer = make_volunteer(campaign)
     return World(campaign, organiser, volunteer, token_client(volunteer))
+
+
+OUTSIDERS = ["stranger", "volunteer of another campaign", "organiser of another campaign"]
+
+
+def outsider(who):
+    """Someone with an account who has no business with the world's campaign (see OUTSIDERS)."""
+    other = open_campaign()
+    if who == "stranger":
+        return UserFactory()
+    if who == "volunteer of another campaign":
+        return make_volunteer(other)
+    assert who == "organiser of another campaign", who
+    return other.organisers.get()
 
 
 def assert_error(response, status, code):

@@ -13,9 +13,9 @@ from ringround.api.services import forget_cached_tokens
 from ringround.audit.models import AuditEvent
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Membership
-from tests.factories import UserFactory, make_volunteer
+from tests.factories import UserFactory, make_volunteer, open_campaign
 
-from .conftest import assert_error, open_campaign, outcome_body, post, token_client, url
+from .conftest import OUTSIDERS, assert_error, outcome_body, outsider, post, token_client, url
 
 pytestmark = pytest.mark.django_db
 State = CallTarget.State
@@ -102,17 +102,10 @@ def test_volunteer_going_past_the_hourly_claim_limit_gets_429(world):
     assert int(response["Retry-After"]) > 0
 
 
-@pytest.mark.parametrize(
-    "who", ["stranger", "volunteer of another campaign", "organiser of another campaign"]
-)
+@pytest.mark.parametrize("who", OUTSIDERS)
 @pytest.mark.parametrize("action", ["claim", "outcomes", "release", "heartbeat"])
 def test_a_campaign_the_caller_cannot_see_is_404_for_every_calling_endpoint(world, who, action):
-    other = open_campaign()
-    caller = {
-        "stranger": lambda: UserFactory(),
-        "volunteer of another campaign": lambda: make_volunteer(other),
-        "organiser of another campaign": lambda: other.organisers.get(),
-    }[who]()
+    caller = outsider(who)
     response = post(token_client(caller), url(world.campaign, action), outcome_body("x"))
     assert_error(response, 404, "not_found")
     assert_error(post(world.client, url("no-such-id", action), outcome_body("x")), 404, "not_found")

@@ -4,9 +4,9 @@ import pytest
 from django.core.cache import cache
 
 from ringround.campaigns.models import Membership
-from tests.factories import UserFactory, make_volunteer
+from tests.factories import UserFactory, open_campaign
 
-from .conftest import assert_error, open_campaign, outcome_body, post, token_client, url
+from .conftest import OUTSIDERS, assert_error, outcome_body, outsider, post, token_client, url
 
 pytestmark = pytest.mark.django_db
 
@@ -99,16 +99,9 @@ def test_volunteer_may_not_see_the_figures(world):
     assert_error(world.client.get(url(world.campaign, "stats")), 403, "not_an_organiser")
 
 
-@pytest.mark.parametrize(
-    "who", ["stranger", "volunteer of another campaign", "organiser of another campaign"]
-)
+@pytest.mark.parametrize("who", OUTSIDERS)
 def test_figures_of_a_campaign_the_caller_cannot_see_are_404(world, who):
-    other = open_campaign()
-    caller = {
-        "stranger": lambda: UserFactory(),
-        "volunteer of another campaign": lambda: make_volunteer(other),
-        "organiser of another campaign": lambda: other.organisers.get(),
-    }[who]()
+    caller = outsider(who)
     assert_error(token_client(caller).get(url(world.campaign, "stats")), 404, "not_found")
 
 

@@ -5,45 +5,19 @@ Each thread is one volunteer with a Django test client and its own database conn
 
 import collections
 import threading
-import uuid
 
 import pytest
-from django.db import connection
 
 from ringround.calling.models import Call, CallTarget
-from tests.factories import make_volunteer
+from tests.factories import fresh_key, make_volunteer, open_campaign
+from tests.threads import BARRIER_TIMEOUT, run_at_once, run_threads
 
-from .conftest import open_campaign, outcome_body, post, token_client, url
+from .conftest import outcome_body, post, token_client, url
 
 pytestmark = pytest.mark.postgres_only
 
 THREADS = 50
 ROUNDS = 4
-TIMEOUT = 60
-
-
-def run_threads(count, work):
-    errors = []
-    barrier = threading.Barrier(count, timeout=TIMEOUT)
-
-    def body(i):
-        try:
-            work(i, barrier)
-        except BaseException as exc:  # reported in the test's own thread
-            errors.append(exc)
-            barrier.abort()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=TIMEOUT * 2)
-    assert not any(t.is_alive() for t in threads), "a client thread hung"
-    real = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
-    if errors:
-        raise (real or errors)[0]
 
 
 def test_fifty_clients_claiming_and_recording_at_once_never_share_lose_or_double_a_call():
@@ -51,8 +25,9 @@ def test_fifty_clients_claiming_and_recording_at_once_never_share_lose_or_double
     clients = [token_client(make_volunteer(campaign)) for _ in range(THREADS)]
     claimed = [[None] * THREADS for _ in range(ROUNDS)]
     acknowledged = [[] for _ in range(THREADS)]
+    barrier = threading.Barrier(THREADS, timeout=BARRIER_TIMEOUT)
 
-    def work(i, barrier):
+    def work(i):
         client = clients[i]
         for round_ in range(ROUNDS):
             barrier.wait()
@@ -62,7 +37,7 @@ def test_fifty_clients_claiming_and_recording_at_once_never_share_lose_or_double
                 continue
             lease = response.json()
             claimed[round_][i] = lease["contact"]["phone"]
-            key = uuid.uuid4().hex
+            key = fresh_key()
             for _ in range(2):  # a phone on a flaky line submits twice
                 stored = post(
                     client,
@@ -72,7 +47,7 @@ def test_fifty_clients_claiming_and_recording_at_once_never_share_lose_or_double
                 assert stored.status_code in (200, 201), stored.content
             acknowledged[i].append(stored.json()["call_id"])
 
-    run_threads(THREADS, work)
+    run_threads(THREADS, work, barrier)
 
     for round_ in claimed:
         phones = [p for p in round_ if p]
@@ -94,19 +69,17 @@ def test_one_outcome_submitted_by_fifty_clients_at_once_is_stored_once():
     volunteer = make_volunteer(campaign)
     clients = [token_client(volunteer) for _ in range(THREADS)]
     lease = post(clients[0], url(campaign, "claim")).json()
-    answers = [None] * THREADS
 
-    def work(i, barrier):
-        barrier.wait()
+    def submit(i):
         response = post(
             clients[i],
             url(campaign, "outcomes"),
             outcome_body(lease["lease_token"], "busy", "same"),
         )
         assert response.status_code in (200, 201), response.content
-        answers[i] = (response.status_code, response.json()["call_id"])
+        return response.status_code, response.json()["call_id"]
 
-    run_threads(THREADS, work)
+    answers = run_at_once(THREADS, submit)
     assert Call.objects.count() == 1
     assert {call_id for _, call_id in answers} == {Call.objects.get().public_id}
     assert [status for status, _ in answers].count(201) == 1

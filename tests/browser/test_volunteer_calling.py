@@ -1,6 +1,5 @@
 """A volunteer on a phone: join by invite, read the brief, call people one at a time, stop."""
 
-import datetime as dt
 import os
 import re
 
@@ -13,7 +12,7 @@ from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Question
 from ringround.contacts.models import Contact
 from ringround.contacts.phones import display
-from tests.factories import ContactFactory, UserFactory, make_campaign
+from tests.factories import ALL_DAY, ContactFactory, UserFactory, make_campaign
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +33,7 @@ def campaign(db):
         name="Members' ballot",
         brief=BRIEF,
         script="Hello {{ first_name }}, I'm calling from the Ringround campaign.",
-        # Open all day (the end is exclusive), so the test works at any hour.
-        calling_start=dt.time(0, 0),
-        calling_end=dt.time(23, 59, 59, 999999),
+        **ALL_DAY,  # so the test works at any hour
     )
     campaign_services.add_question(
         campaign,

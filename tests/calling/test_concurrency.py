@@ -9,85 +9,33 @@ These tests run only in the PostgreSQL pass (the conftest makes them transaction
 them on SQLite, whose write transactions run one at a time anyway).
 """
 
-import collections
 import datetime as dt
 import threading
-import time
 
 import pytest
-from django.db import OperationalError, connection
 
 from ringround.calling import rules
 from ringround.calling.models import Call, CallTarget
-from ringround.calling.targets import add_contacts as add_targets
+from ringround.calling.targets import add_contacts
 from ringround.contacts.models import Contact
-from tests.factories import ContactFactory, make_campaign, make_volunteer
+from tests.factories import ContactFactory, make_campaign, make_volunteer, record
+from tests.threads import BARRIER_TIMEOUT, duplicates, run_at_once, run_threads
 
 pytestmark = pytest.mark.postgres_only
 
 NOON = dt.datetime(2027, 6, 1, 11, 0, tzinfo=dt.UTC)  # 12:00 in London
 THREADS = 50
 ROUNDS = 10
-BARRIER_TIMEOUT = 60
 State = CallTarget.State
-
-
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def connect(patience=30.0):
-    """Open this thread's connection, waiting out a server momentarily full of clients
-    (the PostgreSQL here is shared with other test runs and benchmarks)."""
-    deadline = time.monotonic() + patience
-    while True:
-        try:
-            connection.ensure_connection()
-            return
-        except OperationalError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
-
-
-def run_threads(count, work, *barriers):
-    """Run ``work(i)`` in ``count`` threads, each on its own connection; re-raise a failure."""
-    errors = []
-
-    def body(i):
-        try:
-            connect()
-            work(i)
-        except BaseException as exc:  # reported in the test's own thread
-            errors.append(exc)
-            for barrier in barriers:  # release the others at once rather than on timeout
-                barrier.abort()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=body, args=(i,), name=f"caller-{i}") for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=BARRIER_TIMEOUT * 2)
-    assert not any(t.is_alive() for t in threads), "a worker thread hung"
-    real = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
-    if real or errors:
-        raise (real or errors)[0]
 
 
 def campaign_with_targets(count, **fields):
     """An active campaign with ``count`` fresh people to call, inserted in bulk."""
     campaign = make_campaign(**fields)
     contacts = Contact.objects.bulk_create(ContactFactory.build_batch(count))
-    add_targets(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
+    add_contacts(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
     assert campaign.targets.count() == count
     return campaign
-
-
-def duplicates(values):
-    return {v: n for v, n in collections.Counter(values).items() if n > 1}
 
 
 def live_holders(campaign, now):
@@ -99,53 +47,79 @@ def live_holders(campaign, now):
     )
 
 
+def target_pk(lease):
+    return lease.target.pk if lease else None
+
+
+class Rounds:
+    """THREADS volunteers claiming round after round (with ``parties`` threads in all): whom
+    each was handed, and whom the database says they held while everybody held their person.
+
+    A worker waits on ``start`` before its round's claim and on ``holding`` after it."""
+
+    def __init__(self, targets, parties, now_of, **fields):
+        self.campaign = campaign_with_targets(targets, **fields)
+        self.volunteers = [make_volunteer(self.campaign) for _ in range(THREADS)]
+        self.now_of = now_of
+        self.held = [[None] * THREADS for _ in range(ROUNDS)]
+        self.snapshots = []
+        self.parties = parties
+        self.start = threading.Barrier(parties, timeout=BARRIER_TIMEOUT)
+        self.holding = threading.Barrier(parties, action=self._snapshot, timeout=BARRIER_TIMEOUT)
+
+    def _snapshot(self):
+        # Runs in one worker while every other worker waits holding its person.
+        r = len(self.snapshots)
+        self.snapshots.append(live_holders(self.campaign, self.now_of(r)))
+
+    def claim(self, i, r):
+        lease = rules.claim_next(self.campaign, self.volunteers[i], now=self.now_of(r))
+        self.held[r][i] = target_pk(lease)
+        return lease
+
+    def run(self, work):
+        run_threads(self.parties, work, self.start, self.holding)
+
+    def checked(self):
+        """Each round as (r, volunteer index -> target, target -> volunteer pk), once it is
+        asserted that nobody was held twice and the database agreed with the workers."""
+        for r, round_ in enumerate(self.held):
+            given = {i: pk for i, pk in enumerate(round_) if pk is not None}
+            assert not duplicates(given.values()), f"round {r}: one person held by two volunteers"
+            expected = {pk: self.volunteers[i].pk for i, pk in given.items()}
+            assert self.snapshots[r] == expected, (
+                f"round {r}: the database disagrees with the leases"
+            )
+            yield r, given, expected
+
+
 def test_fifty_volunteers_claiming_at_once_for_ten_rounds_never_share_a_person():
     targets = THREADS * ROUNDS - 20  # the last round runs short: some must get nobody
-    campaign = campaign_with_targets(targets)
-    volunteers = [make_volunteer(campaign) for _ in range(THREADS)]
-    held = [[None] * THREADS for _ in range(ROUNDS)]
-    barrier = threading.Barrier(THREADS, timeout=BARRIER_TIMEOUT)
-    snapshots, refused = [], []
-
-    def check_round():
-        # Runs in one worker while every other worker waits holding its person.
-        r = len(snapshots)
-        snapshots.append(live_holders(campaign, NOON + dt.timedelta(minutes=r)))
-
-    holding = threading.Barrier(THREADS, action=check_round, timeout=BARRIER_TIMEOUT)
+    rounds = Rounds(targets, THREADS, lambda r: NOON + dt.timedelta(minutes=r))
+    campaign = rounds.campaign
+    refused = []
 
     def work(i):
-        volunteer = volunteers[i]
+        volunteer = rounds.volunteers[i]
         for r in range(ROUNDS):
-            now = NOON + dt.timedelta(minutes=r)
-            barrier.wait()
-            lease = rules.claim_next(campaign, volunteer, now=now)
-            held[r][i] = lease.target.pk if lease else None
-            holding.wait()  # everybody holds their person at this moment
+            rounds.start.wait()
+            lease = rounds.claim(i, r)
+            rounds.holding.wait()  # everybody holds their person at this moment
             if lease:
                 try:
-                    rules.record_outcome(
-                        campaign,
-                        volunteer,
-                        lease_token=lease.token,
-                        outcome_code="answered",
-                        idempotency_key=f"{i}-{r}",
-                        now=now,
+                    record(
+                        campaign, volunteer, lease, "answered", key=f"{i}-{r}", now=rounds.now_of(r)
                     )
                 except rules.CallingError as exc:  # asserted on below, after the leases
                     refused.append((r, i, exc))
 
-    run_threads(THREADS, work, barrier, holding)
+    rounds.run(work)
 
     handed = []
-    for r, round_ in enumerate(held):
-        given = [pk for pk in round_ if pk is not None]
-        assert not duplicates(given), f"round {r}: one person handed to two volunteers"
-        expected = dict((pk, volunteers[i].pk) for i, pk in enumerate(round_) if pk is not None)
-        assert snapshots[r] == expected, f"round {r}: the database disagrees with the leases"
+    for r, given, _ in rounds.checked():
         # SKIP LOCKED leaves nobody idle while someone is free to call.
         assert len(given) == min(THREADS, targets - len(handed)), f"round {r}"
-        handed.extend(given)
+        handed.extend(given.values())
     assert not refused, "a volunteer could not record the call they were handed"
     assert not duplicates(handed), "a person was handed out again after their final outcome"
     assert len(handed) == targets
@@ -156,11 +130,7 @@ def test_fifty_volunteers_claiming_at_once_for_ten_rounds_never_share_a_person()
 
 def test_leases_lapsing_and_taken_over_under_load_are_never_held_twice():
     targets = 40  # fewer people than volunteers: lapsed leases are fought over
-    campaign = campaign_with_targets(targets, lease_minutes=1)
-    volunteers = [make_volunteer(campaign) for _ in range(THREADS)]
     sweeper = THREADS  # one extra thread tidies lapsed leases in some rounds
-    held = [[None] * THREADS for _ in range(ROUNDS)]
-    snapshots = []
 
     def round_now(r):
         return NOON + dt.timedelta(minutes=2 * r)  # every lease of the round before has lapsed
@@ -171,34 +141,24 @@ def test_leases_lapsing_and_taken_over_under_load_are_never_held_twice():
     def sweeps(r):
         return r % 3 == 2
 
-    def check_round():
-        r = len(snapshots)
-        snapshots.append(live_holders(campaign, round_now(r)))
-
-    start = threading.Barrier(THREADS + 1, timeout=BARRIER_TIMEOUT)
-    holding = threading.Barrier(THREADS + 1, action=check_round, timeout=BARRIER_TIMEOUT)
+    rounds = Rounds(targets, THREADS + 1, round_now, lease_minutes=1)
+    campaign, volunteers = rounds.campaign, rounds.volunteers
 
     def work(i):
         for r in range(ROUNDS):
-            now = round_now(r)
-            start.wait()
+            rounds.start.wait()
             if i == sweeper:
                 if sweeps(r):
-                    rules.expire_leases(now=now)
+                    rules.expire_leases(now=round_now(r))
             elif not away(i, r):
-                lease = rules.claim_next(campaign, volunteers[i], now=now)
-                held[r][i] = lease.target.pk if lease else None
-            holding.wait()
+                rounds.claim(i, r)
+            rounds.holding.wait()
 
-    run_threads(THREADS + 1, work, start, holding)
+    rounds.run(work)
 
     taken_over = 0
     previous = {}
-    for r, round_ in enumerate(held):
-        given = {i: pk for i, pk in enumerate(round_) if pk is not None}
-        assert not duplicates(given.values()), f"round {r}: one person held by two volunteers"
-        expected = {pk: volunteers[i].pk for i, pk in given.items()}
-        assert snapshots[r] == expected, f"round {r}: the database disagrees with the leases"
+    for r, given, expected in rounds.checked():
         present = sum(1 for i in range(THREADS) if not away(i, r))
         if not sweeps(r):
             assert len(given) == min(present, targets), f"round {r}: someone was left idle"
@@ -212,7 +172,7 @@ def test_leases_lapsing_and_taken_over_under_load_are_never_held_twice():
     assert not duplicates(holders)
     last = ROUNDS - 1
     assert live_holders(campaign, round_now(last)) == {
-        pk: volunteers[i].pk for i, pk in enumerate(held[last]) if pk is not None
+        pk: volunteers[i].pk for i, pk in enumerate(rounds.held[last]) if pk is not None
     }
     assert CallTarget.objects.filter(campaign=campaign, attempts__gt=0).count() == 0
     assert Call.objects.count() == 0
@@ -221,16 +181,8 @@ def test_leases_lapsing_and_taken_over_under_load_are_never_held_twice():
 def test_one_volunteer_claiming_from_many_tabs_at_once_holds_one_person():
     campaign = make_campaign(targets=30)
     volunteer = make_volunteer(campaign)
-    tabs = 20
-    got = [None] * tabs
-    barrier = threading.Barrier(tabs, timeout=BARRIER_TIMEOUT)
 
-    def work(i):
-        barrier.wait()
-        lease = rules.claim_next(campaign, volunteer, now=NOON)
-        got[i] = lease.target.pk if lease else None
-
-    run_threads(tabs, work, barrier)
+    got = run_at_once(20, lambda i: target_pk(rules.claim_next(campaign, volunteer, now=NOON)))
 
     assert None not in got
     assert len(set(got)) == 1, f"one volunteer was handed {len(set(got))} people"
@@ -241,56 +193,31 @@ def test_one_volunteer_claiming_from_many_tabs_at_once_holds_one_person():
     ) == [(got[0], volunteer.pk)]
 
 
-def test_same_outcome_submitted_twenty_times_at_once_is_stored_once():
+def recorded_twenty_times_at_once(code, key_of):
+    """One claim's outcome submitted by twenty threads at once (thread i with key
+    ``key_of(i)``): every one is answered with the one stored call. The target afterwards."""
     campaign = make_campaign(targets=2)
     volunteer = make_volunteer(campaign)
     lease = rules.claim_next(campaign, volunteer, now=NOON)
-    submits = 20
-    calls = [None] * submits
-    barrier = threading.Barrier(submits, timeout=BARRIER_TIMEOUT)
+    later = NOON + dt.timedelta(minutes=2)
 
-    def work(i):
-        barrier.wait()
-        calls[i] = rules.record_outcome(
-            campaign,
-            volunteer,
-            lease_token=lease.token,
-            outcome_code="no_answer",
-            idempotency_key="flaky-wifi-retry",
-            now=NOON + dt.timedelta(minutes=2),
-        ).pk
-
-    run_threads(submits, work, barrier)
+    calls = run_at_once(
+        20, lambda i: record(campaign, volunteer, lease, code, key=key_of(i), now=later).pk
+    )
 
     assert Call.objects.count() == 1
     assert set(calls) == {Call.objects.get().pk}
-    target = CallTarget.objects.get(pk=lease.target.pk)
+    return CallTarget.objects.get(pk=lease.target.pk)
+
+
+def test_same_outcome_submitted_twenty_times_at_once_is_stored_once():
+    target = recorded_twenty_times_at_once("no_answer", lambda i: "flaky-wifi-retry")
+
     assert target.attempts == 1, "the outcome was applied more than once"
     assert target.state == State.WAITING and target.held_by_id is None
 
 
 def test_one_claim_submitted_under_twenty_keys_at_once_is_stored_once():
-    campaign = make_campaign(targets=2)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
-    submits = 20
-    calls = [None] * submits
-    barrier = threading.Barrier(submits, timeout=BARRIER_TIMEOUT)
+    target = recorded_twenty_times_at_once("answered", lambda i: f"tab-{i}")
 
-    def work(i):
-        barrier.wait()
-        calls[i] = rules.record_outcome(
-            campaign,
-            volunteer,
-            lease_token=lease.token,
-            outcome_code="answered",
-            idempotency_key=f"tab-{i}",
-            now=NOON + dt.timedelta(minutes=2),
-        ).pk
-
-    run_threads(submits, work, barrier)
-
-    assert Call.objects.count() == 1
-    assert set(calls) == {Call.objects.get().pk}
-    target = CallTarget.objects.get(pk=lease.target.pk)
     assert target.attempts == 1 and target.state == State.DONE

@@ -8,7 +8,6 @@ America/New_York), both valid for libphonenumber and nobody's real line.
 """
 
 import datetime as dt
-import uuid
 
 import phonenumbers
 import pytest
@@ -18,17 +17,12 @@ from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.calling.targets import suppress_number, unsuppress_number
 from ringround.contacts.models import Contact, Suppression
-from tests.factories import ContactFactory, make_campaign, make_volunteer
+from tests.factories import ContactFactory, claim_and_record, make_campaign, make_volunteer, record
 
 State = CallTarget.State
 LONDON, NEW_YORK = "Europe/London", "America/New_York"
 GB_NUMBER = "+442079460555"
 US_NUMBER = "+12015550123"
-
-
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def utc(text):
@@ -50,17 +44,6 @@ def handed_out(campaign, now):
             return given
         given.append(lease.target.pk)
     raise AssertionError("the campaign never ran out of people")
-
-
-def record(campaign, volunteer, lease, code, now):
-    return rules.record_outcome(
-        campaign,
-        volunteer,
-        lease_token=lease.token,
-        outcome_code=code,
-        idempotency_key=str(uuid.uuid4()),
-        now=now,
-    )
 
 
 def test_the_test_numbers_are_valid_and_in_the_expected_time_zones():
@@ -251,7 +234,7 @@ def test_outcome_recorded_for_a_number_suppressed_mid_call_is_stored_but_does_no
     lease = rules.claim_next(campaign, volunteer, now=now)
     suppress_number(GB_NUMBER)
 
-    call = record(campaign, volunteer, lease, "no_answer", now + dt.timedelta(minutes=2))
+    call = record(campaign, volunteer, lease, "no_answer", now=now + dt.timedelta(minutes=2))
 
     assert Call.objects.filter(pk=call.pk).exists()
     assert call.lease_lost is True
@@ -321,7 +304,7 @@ def test_lowering_the_campaigns_attempt_limit_stops_targets_already_at_it():
     target = add_target(campaign, GB_NUMBER)
     volunteer = make_volunteer(campaign)
     now = utc("2027-06-01T12:00")
-    record(campaign, volunteer, rules.claim_next(campaign, volunteer, now=now), "busy", now)
+    claim_and_record(campaign, volunteer, "busy", now=now)
     later = now + dt.timedelta(hours=2)
 
     campaign.max_attempts = 1

@@ -8,7 +8,6 @@ targets (created "now", in the present) are all due.
 """
 
 import datetime as dt
-import uuid
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -16,16 +15,11 @@ from django.db import IntegrityError, transaction
 from ringround.calling import rules
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Membership
-from tests.factories import UserFactory, make_campaign, make_volunteer
+from tests.factories import UserFactory, claim_and_record, claimed, make_campaign, make_volunteer
 
 # Tuesday 1 June 2027, 12:00 in London (BST): inside the default 09:00-21:00 calling hours.
 NOON = dt.datetime(2027, 6, 1, 11, 0, tzinfo=dt.UTC)
 State = CallTarget.State
-
-
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def minutes(n):
@@ -90,9 +84,7 @@ def test_volunteer_holds_at_most_one_person_per_campaign_but_one_in_each_campaig
 
 @pytest.mark.django_db
 def test_database_refuses_a_second_live_lease_for_one_volunteer_in_one_campaign():
-    campaign = make_campaign(targets=2)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=2, now=NOON)
     other = CallTarget.objects.filter(campaign=campaign).exclude(pk=lease.target.pk).get()
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -161,9 +153,7 @@ def test_expired_lease_is_reclaimable_by_another_and_the_first_volunteer_no_long
 
 @pytest.mark.django_db
 def test_expired_lease_nobody_took_is_returned_to_the_same_volunteer():
-    campaign = make_campaign(targets=3)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=3, now=NOON)
 
     later = lease.expires_at + minutes(5)
     again = rules.claim_next(campaign, volunteer, now=later)
@@ -214,15 +204,7 @@ def test_release_hands_the_person_back_without_counting_an_attempt():
 def test_release_after_an_earlier_attempt_keeps_the_attempt_count_and_waits_for_retry_time():
     campaign = make_campaign(targets=1)
     volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
-    rules.record_outcome(
-        campaign,
-        volunteer,
-        lease_token=lease.token,
-        outcome_code="busy",
-        idempotency_key=str(uuid.uuid4()),
-        now=NOON,
-    )
+    lease = claim_and_record(campaign, volunteer, "busy", now=NOON)
     retry_at = NOON + minutes(60)
     rules.claim_next(campaign, volunteer, now=retry_at)
 

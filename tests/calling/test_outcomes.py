@@ -5,39 +5,21 @@ for every campaign.
 """
 
 import datetime as dt
-import uuid
 
 import pytest
 
 from ringround.calling import rules
 from ringround.calling.models import Call, CallTarget
-from ringround.calling.targets import add_contacts as add_targets
+from ringround.calling.targets import add_contacts
 from ringround.contacts.models import Contact, Suppression
-from tests.factories import make_campaign, make_volunteer
+from tests.factories import claimed, make_campaign, make_volunteer, record
 
 NOON = dt.datetime(2027, 6, 1, 11, 0, tzinfo=dt.UTC)  # 12:00 in London
 State = CallTarget.State
 
 
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def minutes(n):
     return dt.timedelta(minutes=n)
-
-
-def record(campaign, volunteer, lease, code="no_answer", *, now, key=None, **extra):
-    return rules.record_outcome(
-        campaign,
-        volunteer,
-        lease_token=lease.token,
-        outcome_code=code,
-        idempotency_key=key or str(uuid.uuid4()),
-        now=now,
-        **extra,
-    )
 
 
 def target_of(lease):
@@ -49,9 +31,7 @@ def target_of(lease):
 
 @pytest.mark.django_db
 def test_same_idempotency_key_twice_stores_one_call_and_counts_one_attempt():
-    campaign = make_campaign(targets=2)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=2, now=NOON)
 
     first = record(campaign, volunteer, lease, "no_answer", now=NOON + minutes(2), key="k-1")
     again = record(campaign, volunteer, lease, "no_answer", now=NOON + minutes(3), key="k-1")
@@ -65,9 +45,7 @@ def test_same_idempotency_key_twice_stores_one_call_and_counts_one_attempt():
 
 @pytest.mark.django_db
 def test_repeated_key_is_answered_with_the_stored_call_even_after_the_next_claim():
-    campaign = make_campaign(targets=2)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=2, now=NOON)
     first = record(campaign, volunteer, lease, "answered", now=NOON + minutes(2), key="k-1")
     following = rules.claim_next(campaign, volunteer, now=NOON + minutes(3))
 
@@ -81,9 +59,7 @@ def test_repeated_key_is_answered_with_the_stored_call_even_after_the_next_claim
 
 @pytest.mark.django_db
 def test_two_different_keys_for_the_same_claim_store_one_call():
-    campaign = make_campaign(targets=2)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=2, now=NOON)
 
     first = record(campaign, volunteer, lease, "busy", now=NOON + minutes(2), key="tab-1")
     second = record(campaign, volunteer, lease, "answered", now=NOON + minutes(2), key="tab-2")
@@ -97,9 +73,7 @@ def test_two_different_keys_for_the_same_claim_store_one_call():
 
 @pytest.mark.django_db
 def test_stored_call_keeps_what_was_submitted():
-    campaign = make_campaign(targets=1)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=1, now=NOON)
 
     call = record(
         campaign, volunteer, lease, "answered", now=NOON + minutes(3), key="k", notes="Keen."
@@ -119,9 +93,7 @@ def test_stored_call_keeps_what_was_submitted():
 
 @pytest.mark.django_db
 def test_outcome_recorded_after_the_lease_lapsed_while_still_held_is_stored_and_applied():
-    campaign = make_campaign(targets=1)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=1, now=NOON)
     late = lease.expires_at + minutes(5)
 
     call = record(campaign, volunteer, lease, "no_answer", now=late)
@@ -135,9 +107,7 @@ def test_outcome_recorded_after_the_lease_lapsed_while_still_held_is_stored_and_
 
 @pytest.mark.django_db
 def test_outcome_recorded_after_the_lease_expired_back_to_the_pool_is_stored_and_applied():
-    campaign = make_campaign(targets=1)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=1, now=NOON)
     late = lease.expires_at + minutes(5)
     assert rules.expire_leases(now=late) == 1
 
@@ -207,9 +177,7 @@ def test_retrying_outcome_waits_its_retry_time_before_the_person_is_handed_out_a
 
 @pytest.mark.django_db
 def test_call_back_at_a_requested_time_waits_until_then():
-    campaign = make_campaign(targets=1)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=1, now=NOON)
     tomorrow_evening = dt.datetime(2027, 6, 2, 17, 30, tzinfo=dt.UTC)
 
     record(campaign, volunteer, lease, "call_back", now=NOON, callback_at=tomorrow_evening)
@@ -254,9 +222,7 @@ def test_campaign_attempt_limit_below_the_outcomes_own_limit_wins():
 @pytest.mark.django_db
 @pytest.mark.parametrize("code", ["answered", "refused"])
 def test_final_outcome_marks_the_person_done_and_never_hands_them_out_again(code):
-    campaign = make_campaign(targets=1)
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=1, now=NOON)
 
     record(campaign, volunteer, lease, code, now=NOON)
 
@@ -275,12 +241,10 @@ def test_final_outcome_marks_the_person_done_and_never_hands_them_out_again(code
     ],
 )
 def test_suppressing_outcome_blocks_the_number_in_every_campaign(code, reason):
-    campaign = make_campaign(targets=1, name="Ward A")
-    volunteer = make_volunteer(campaign)
-    lease = rules.claim_next(campaign, volunteer, now=NOON)
+    campaign, volunteer, lease = claimed(targets=1, name="Ward A", now=NOON)
     phone = lease.target.phone
     elsewhere = make_campaign(name="Ward B")
-    add_targets(elsewhere, Contact.objects.filter(pk=lease.contact.pk))
+    add_contacts(elsewhere, Contact.objects.filter(pk=lease.contact.pk))
     there = CallTarget.objects.get(campaign=elsewhere)
     assert there.state == State.READY
 
@@ -304,7 +268,7 @@ def test_do_not_call_frees_the_volunteer_holding_that_number_in_another_campaign
     caller = make_volunteer(campaign)
     lease = rules.claim_next(campaign, caller, now=NOON)
     elsewhere = make_campaign(name="Ward B")
-    add_targets(elsewhere, Contact.objects.filter(pk=lease.contact.pk))
+    add_contacts(elsewhere, Contact.objects.filter(pk=lease.contact.pk))
     other_caller = make_volunteer(elsewhere)
     held_there = rules.claim_next(elsewhere, other_caller, now=NOON)
     assert held_there.target.phone == lease.target.phone

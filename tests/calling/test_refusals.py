@@ -6,7 +6,6 @@ the lease with its volunteer so a corrected submission still goes through.
 """
 
 import datetime as dt
-import uuid
 
 import pytest
 
@@ -15,14 +14,9 @@ from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Membership, Question
 from ringround.campaigns.services import add_question
 from ringround.contacts.models import Suppression
-from tests.factories import make_campaign, make_volunteer
+from tests.factories import claimed, make_campaign, make_volunteer, record
 
 NOON = dt.datetime(2027, 6, 1, 11, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def _quick_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def stored_state():
@@ -64,12 +58,12 @@ def survey():
 
 
 def submit(survey, *, volunteer=None, token=None, code="answered", answers=None, key=None):
-    return rules.record_outcome(
+    return record(
         survey["campaign"],
         volunteer or survey["volunteer"],
-        lease_token=survey["lease"].token if token is None else token,
-        outcome_code=code,
-        idempotency_key=str(uuid.uuid4()) if key is None else key,
+        survey["lease"] if token is None else token,
+        code,
+        key=key,
         answers=answers,
         now=NOON + dt.timedelta(minutes=3),
     )
@@ -267,25 +261,10 @@ def test_submission_without_a_usable_idempotency_key_is_refused(survey, key):
 
 @pytest.mark.django_db
 def test_nul_characters_in_notes_or_answers_are_refused_and_nothing_is_stored():
-    import uuid
-
-    from ringround.calling import rules
-    from ringround.calling.models import Call
-    from tests.factories import make_campaign, make_volunteer
-
-    campaign = make_campaign(targets=1)
-    volunteer = make_volunteer(campaign)
-    noon = dt.datetime(2027, 6, 1, 11, 0, tzinfo=dt.UTC)
-    lease = rules.claim_next(campaign, volunteer, now=noon)
-    for extra in ({"notes": "a\x00b"}, {"answers": {"q1": "x\x00"}}, {"idempotency_key": "k\x00"}):
-        kwargs = {
-            "lease_token": lease.token,
-            "outcome_code": "answered",
-            "idempotency_key": uuid.uuid4().hex,
-        }
-        kwargs.update(extra)
+    campaign, volunteer, lease = claimed(targets=1, now=NOON)
+    for extra in ({"notes": "a\x00b"}, {"answers": {"q1": "x\x00"}}, {"key": "k\x00"}):
         with pytest.raises(rules.InvalidOutcome, match="NUL"):
-            rules.record_outcome(campaign, volunteer, now=noon, **kwargs)
+            record(campaign, volunteer, lease, "answered", now=NOON, **extra)
     assert Call.objects.count() == 0
 
 

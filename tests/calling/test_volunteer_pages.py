@@ -7,16 +7,14 @@ from ringround.audit.models import AuditEvent
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Membership
-from tests.factories import UserFactory, make_campaign
+from tests.factories import ALL_DAY, UserFactory, make_campaign
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def campaign():
-    campaign = make_campaign(targets=3, calling_start=__import__("datetime").time(0, 0))
-    campaign.calling_end = __import__("datetime").time(23, 59)
-    campaign.save()
+    campaign = make_campaign(targets=3, **ALL_DAY)
     campaign_services.add_question(campaign, text="Will you vote?", kind="yes_no", required=True)
     return campaign
 
@@ -39,6 +37,13 @@ def card_fields(response):
     token = html.split('name="lease_token" value="')[1].split('"')[0]
     key = html.split('name="idempotency_key" value="')[1].split('"')[0]
     return token, key
+
+
+def start_calling(client, campaign):
+    """Press Start; the lease token and submission key of the person handed out."""
+    return card_fields(
+        client.post(reverse("calling:start", args=[campaign.public_id]), follow=True)
+    )
 
 
 def test_volunteer_joins_calls_and_sees_only_the_leased_contact(client, campaign):
@@ -86,9 +91,7 @@ def test_recording_an_outcome_loads_the_next_person_and_never_the_last(client, c
 
 def test_double_submit_stores_one_call(client, campaign):
     join(client, campaign)
-    token, key = card_fields(
-        client.post(reverse("calling:start", args=[campaign.public_id]), follow=True)
-    )
+    token, key = start_calling(client, campaign)
     data = {"lease_token": token, "idempotency_key": key, "outcome": "no_answer", "then": "stop"}
     client.post(reverse("calling:record", args=[campaign.public_id]), data)
     client.post(reverse("calling:record", args=[campaign.public_id]), data)
@@ -97,9 +100,7 @@ def test_double_submit_stores_one_call(client, campaign):
 
 def test_missing_required_answer_keeps_the_contact_and_stores_nothing(client, campaign):
     join(client, campaign)
-    token, key = card_fields(
-        client.post(reverse("calling:start", args=[campaign.public_id]), follow=True)
-    )
+    token, key = start_calling(client, campaign)
     response = client.post(
         reverse("calling:record", args=[campaign.public_id]),
         {"lease_token": token, "idempotency_key": key, "outcome": "answered", "notes": "keen"},
@@ -113,9 +114,7 @@ def test_missing_required_answer_keeps_the_contact_and_stores_nothing(client, ca
 
 def test_stop_hands_the_contact_back_and_shows_summary(client, campaign):
     volunteer = join(client, campaign)
-    token, key = card_fields(
-        client.post(reverse("calling:start", args=[campaign.public_id]), follow=True)
-    )
+    token, key = start_calling(client, campaign)
     client.post(
         reverse("calling:record", args=[campaign.public_id]),
         {"lease_token": token, "idempotency_key": key, "outcome": "busy", "then": "next"},
@@ -149,9 +148,7 @@ def test_non_member_cannot_open_calling_pages(client, campaign):
 
 def test_forged_lease_token_is_refused(client, campaign):
     join(client, campaign)
-    token, key = card_fields(
-        client.post(reverse("calling:start", args=[campaign.public_id]), follow=True)
-    )
+    token, key = start_calling(client, campaign)
     response = client.post(
         reverse("calling:record", args=[campaign.public_id]),
         {"lease_token": token[:-3] + "abc", "idempotency_key": key, "outcome": "answered"},
@@ -167,9 +164,7 @@ def test_call_back_time_typed_in_local_time_is_stored_in_utc(client, campaign):
     from django.utils import timezone
 
     join(client, campaign)
-    token, key = card_fields(
-        client.post(reverse("calling:start", args=[campaign.public_id]), follow=True)
-    )
+    token, key = start_calling(client, campaign)
     local = (timezone.now() + dt.timedelta(days=2)).replace(second=0, microsecond=0, tzinfo=None)
     client.post(
         reverse("calling:record", args=[campaign.public_id]),

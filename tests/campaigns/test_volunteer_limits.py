@@ -1,7 +1,6 @@
 """Anti-harvesting: claims per hour are limited and flagged; suspension ends a lease at once."""
 
 import datetime as dt
-import uuid
 
 import pytest
 from django.urls import reverse
@@ -10,29 +9,17 @@ from ringround.audit.models import AuditEvent
 from ringround.calling import rules
 from ringround.calling.models import CallTarget
 from ringround.campaigns.models import Membership
-from tests.factories import make_campaign, make_volunteer
+from tests.factories import claim_and_record, make_campaign, make_volunteer
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2027, 4, 6, 12, 0, tzinfo=dt.UTC)
-
-
-def claim_and_finish(campaign, volunteer, now):
-    lease = rules.claim_next(campaign, volunteer, now=now)
-    rules.record_outcome(
-        campaign,
-        volunteer,
-        lease_token=lease.token,
-        outcome_code="no_answer",
-        idempotency_key=uuid.uuid4().hex,
-        now=now,
-    )
 
 
 def test_claims_beyond_the_hourly_limit_are_refused_and_flagged():
     campaign = make_campaign(targets=6, claims_per_hour=3)
     volunteer = make_volunteer(campaign)
     for minute in range(3):
-        claim_and_finish(campaign, volunteer, T0 + dt.timedelta(minutes=minute))
+        claim_and_record(campaign, volunteer, now=T0 + dt.timedelta(minutes=minute))
     with pytest.raises(rules.RateLimited):
         rules.claim_next(campaign, volunteer, now=T0 + dt.timedelta(minutes=5))
     membership = Membership.objects.get(user=volunteer)
@@ -109,7 +96,7 @@ def test_organiser_of_another_campaign_cannot_suspend(client):
 def test_asking_when_nobody_can_be_called_does_not_use_up_the_limit():
     campaign = make_campaign(targets=1, claims_per_hour=2)
     volunteer = make_volunteer(campaign)
-    claim_and_finish(campaign, volunteer, T0)
+    claim_and_record(campaign, volunteer, now=T0)
     for minute in range(5):
         assert rules.claim_next(campaign, volunteer, now=T0 + dt.timedelta(minutes=minute)) is None
     assert Membership.objects.get(user=volunteer).claims_in_window == 1

@@ -1,7 +1,6 @@
 """Small generated files and a one-call import, for the import tests."""
 
 import csv
-import datetime as dt
 import io
 from contextlib import contextmanager
 
@@ -13,13 +12,11 @@ from ringround.imports import jobs, services
 # Ofcom drama numbers (nobody real): London 020 7946 0xxx, mobiles 07700 900xxx are not
 # "valid" to libphonenumber, so mobiles come from 07911 1xxxxx in the tests.
 HEADER = ["Membership number", "First name", "Surname", "Mobile", "Telephone", "Area", "Tags"]
-ALL_DAY = {"calling_start": dt.time(0, 0), "calling_end": dt.time(23, 59, 59, 999999)}
 
 
 @pytest.fixture(autouse=True)
 def _immediate_tasks(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def landline(n: int) -> str:

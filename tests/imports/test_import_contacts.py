@@ -14,7 +14,7 @@ from ringround.contacts.phones import time_zone_for
 from ringround.imports import jobs, services
 from ringround.imports.contacts import ContactImporter, InFlight
 from ringround.imports.models import Import, RejectedRow
-from tests.factories import ContactFactory, UserFactory, make_campaign, make_volunteer
+from tests.factories import ALL_DAY, ContactFactory, UserFactory, make_campaign, make_volunteer
 from tests.imports.conftest import (
     HEADER,
     another_import_running,
@@ -350,7 +350,7 @@ def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
 
 
 def test_an_import_into_a_campaign_makes_targets_once_and_respects_suppression(tmp_path):
-    campaign = make_campaign(calling_start=dt.time(0, 0), calling_end=dt.time(23, 59, 59))
+    campaign = make_campaign(**ALL_DAY)
     Suppression.objects.create(phone=e164_landline(1))
     path = write_csv(tmp_path / "f.csv", member_rows(4))
     job = import_now(path, campaign=campaign)

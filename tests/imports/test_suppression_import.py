@@ -1,7 +1,5 @@
 """Do-not-call lists: imported in any form, and never handed out in any campaign."""
 
-import datetime as dt
-
 import pytest
 
 from ringround.calling import rules
@@ -9,7 +7,7 @@ from ringround.calling.models import CallTarget
 from ringround.contacts.models import Suppression
 from ringround.imports import services
 from ringround.imports.models import Import
-from tests.factories import make_campaign, make_volunteer
+from tests.factories import ALL_DAY, make_campaign, make_volunteer
 from tests.imports.conftest import import_now
 
 pytestmark = pytest.mark.django_db
@@ -55,8 +53,7 @@ def test_a_file_with_a_header_row(tmp_path):
 
 
 def test_suppressed_numbers_are_never_handed_out_in_any_campaign(tmp_path):
-    hours = {"calling_start": dt.time(0, 0), "calling_end": dt.time(23, 59, 59, 999999)}
-    campaigns = [make_campaign(targets=6, **hours), make_campaign(targets=6, **hours)]
+    campaigns = [make_campaign(targets=6, **ALL_DAY), make_campaign(targets=6, **ALL_DAY)]
     numbers = [list(c.targets.values_list("phone", flat=True)) for c in campaigns]
     listed = numbers[0][:3] + numbers[1][:2]
     volunteer = make_volunteer(campaigns[0])

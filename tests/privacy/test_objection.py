@@ -13,9 +13,9 @@ pytestmark = pytest.mark.django_db
 
 def test_objection_suppresses_the_number_in_every_campaign(world):
     other = make_campaign(name="Another")
-    from ringround.calling.targets import add_contacts as add_targets
+    from ringround.calling.targets import add_contacts
 
-    add_targets(other, Contact.objects.filter(pk=world.person.pk))
+    add_contacts(other, Contact.objects.filter(pk=world.person.pk))
     suppression = services.object_to_contact("0117 496 0123", by=world.admin)
 
     assert suppression.phone == world.person.phone

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from ringround.calling.targets import add_contacts as add_targets
+from ringround.calling.targets import add_contacts
 from ringround.campaigns.models import Campaign
 from ringround.contacts.models import Contact, Suppression
 from ringround.privacy import services
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def finished(days_ago, contacts):
     campaign = make_campaign(name=f"Finished {days_ago} days ago")
-    add_targets(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
+    add_contacts(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
     Campaign.objects.filter(pk=campaign.pk).update(
         status=Campaign.Status.FINISHED,
         finished_at=timezone.now() - dt.timedelta(days=days_ago),
@@ -33,7 +33,7 @@ def people():
     finished(400, [old, mixed])
     finished(10, [recent, mixed])
     campaign = make_campaign(name="Still going")
-    add_targets(campaign, Contact.objects.filter(pk__in=[active.pk, old.pk]))
+    add_contacts(campaign, Contact.objects.filter(pk__in=[active.pk, old.pk]))
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.FINISHED)
     # "Still going" was marked finished without a date: it does not count as long finished.
     really_old = ContactFactory(first_name="Ancient")

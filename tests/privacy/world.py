@@ -5,17 +5,21 @@ free-text answer and notes), has a second number already on the suppression list
 been seen by a volunteer (an audit event)."""
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 
 from ringround.audit.services import record_event
-from ringround.calling import rules
 from ringround.calling import targets as call_targets
 from ringround.calling.models import CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign
 from ringround.contacts.models import Contact, Suppression
-from tests.factories import ContactFactory, UserFactory, make_campaign, make_volunteer
+from tests.factories import (
+    ContactFactory,
+    UserFactory,
+    claim_and_record,
+    make_campaign,
+    make_volunteer,
+)
 
 NOON = dt.datetime(2027, 5, 4, 11, 0, tzinfo=dt.UTC)  # 12:00 in London
 SECRET_TEXT = "I live at 5 Acacia Avenue"
@@ -35,17 +39,8 @@ class World:
 
 
 def call(campaign, volunteer, outcome, answers=None, notes="", now=NOON):
-    lease = rules.claim_next(campaign, volunteer, now=now)
-    assert lease is not None
-    rules.record_outcome(
-        campaign,
-        volunteer,
-        lease_token=lease.token,
-        outcome_code=outcome,
-        idempotency_key=uuid.uuid4().hex,
-        answers=answers or {},
-        notes=notes,
-        now=now,
+    lease = claim_and_record(
+        campaign, volunteer, outcome, answers=answers or {}, notes=notes, now=now
     )
     return lease.contact
 
@@ -66,7 +61,7 @@ def build_world() -> World:
     )
     person.set_tags(["member", "donor"])
     person.save()
-    others = ContactFactory.create_batch(2)
+    others = [ContactFactory(email=f"neighbour{n}@example.org") for n in (1, 2)]
     Suppression.objects.create(phone="+441134960999", reason=Suppression.Reason.TPS)
 
     campaign = make_campaign(name="Members' ballot")

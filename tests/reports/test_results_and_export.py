@@ -1,15 +1,13 @@
 import csv
 import datetime as dt
 import io
-import uuid
 
 import pytest
 from django.urls import reverse
 
 from ringround.audit.models import AuditEvent
-from ringround.calling import rules
 from ringround.campaigns import services as campaign_services
-from tests.factories import make_campaign, make_volunteer
+from tests.factories import claim_and_record, make_campaign, make_volunteer
 
 pytestmark = pytest.mark.django_db
 NOON = dt.datetime(2027, 5, 4, 11, 0, tzinfo=dt.UTC)
@@ -18,13 +16,10 @@ NOON = dt.datetime(2027, 5, 4, 11, 0, tzinfo=dt.UTC)
 def make_calls(campaign, volunteer, outcomes):
     question = campaign.questions.first()
     for outcome, answer in outcomes:
-        lease = rules.claim_next(campaign, volunteer, now=NOON)
-        rules.record_outcome(
+        claim_and_record(
             campaign,
             volunteer,
-            lease_token=lease.token,
-            outcome_code=outcome,
-            idempotency_key=uuid.uuid4().hex,
+            outcome,
             answers={question.key: answer} if answer else {},
             notes='=HYPERLINK("http://evil")' if outcome == "answered" else "",
             now=NOON,
