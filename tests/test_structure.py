@@ -3,7 +3,10 @@
 (a) no circle of imports between its modules, counting imports inside functions too;
 (b) no import of a ringround module inside a function unless a comment there says why;
 (c) only src/ringround/calling/ writes CallTarget rows, so the calling rules stay the one
-    keeper of who is handed whom.
+    keeper of who is handed whom;
+(d) lower rooms never import higher ones (from the bottom: audit, accounts, contacts,
+    campaigns, calling, then imports, reports, privacy, backups and the demo); the pages
+    (views, urls, forms, admin, commands), the API and the command line sit on top of all.
 
 Each check lists what it found as ``path:line``. The ``*_catches_*`` tests feed each checker a
 small made-up tree, so a checker that has stopped finding anything fails too.
@@ -354,6 +357,49 @@ def calltarget_writes(modules, allowed: str = CALLING) -> list[str]:
     return problems
 
 
+# --- (d) layers ------------------------------------------------------------------------------
+
+LAYERS = (
+    {"ids", "rawsql", "csvsafe", "settings"},
+    {"audit"},
+    {"accounts"},
+    {"contacts"},
+    {"campaigns"},
+    {"calling"},
+    {"imports", "reports", "privacy", "backups", "demo"},
+)
+PAGES = {"views", "urls", "forms", "admin", "management", "templatetags", "middleware", "apps"}
+ON_TOP = {"api", "cli", "urls", "views", "wsgi", "middleware", "__main__"}
+
+
+def _room(name: str) -> str:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _is_page(name: str) -> bool:
+    parts = name.split(".")
+    return _room(name) in ON_TOP or any(part in PAGES for part in parts[2:])
+
+
+def layer_breaches(modules, layers=LAYERS) -> list[str]:
+    """Each import by a module below the pages of a room in a higher layer."""
+    level = {room: n for n, rooms in enumerate(layers) for room in rooms}
+    problems = []
+    for module in modules.values():
+        if module.is_migration or _is_page(module.name) or module.name == PACKAGE:
+            continue
+        own = level.get(_room(module.name))
+        if own is None:
+            problems.append(f"{module.shown}: {_room(module.name)} is in no layer")
+            continue
+        for found in imports_of(module, modules):
+            other = _room(found.imported)
+            if other in ON_TOP or level.get(other, own) > own or _is_page(found.imported):
+                problems.append(f"{module.shown}:{found.line}: {module.name} -> {found.imported}")
+    return problems
+
+
 # --- the checks on src/ringround --------------------------------------------------------------
 
 
@@ -385,6 +431,10 @@ def test_no_unexplained_imports_inside_functions(modules):
 
 def test_only_calling_writes_call_targets(modules):
     _fail("CallTarget rows written outside src/ringround/calling/", calltarget_writes(modules))
+
+
+def test_lower_rooms_never_import_higher_ones(modules):
+    _fail("imports of a higher room by a lower one", layer_breaches(modules))
 
 
 # --- the checkers catch what they are for ---------------------------------------------------
@@ -511,3 +561,20 @@ def test_calltarget_write_checker_catches_every_kind_of_write(tmp_path):
     assert found[2].endswith("constructs CallTarget(...)")
     assert found[3].endswith(".update() through campaign.targets (the targets manager)")
     assert found[-1].endswith("SQL INSERT INTO calling_calltarget")
+
+
+def test_layer_checker_catches_a_lower_room_importing_a_higher_one(tmp_path):
+    modules = make_tree(
+        tmp_path,
+        {
+            "contacts/services.py": "from ringround.calling import targets\n",
+            "calling/targets.py": "from ringround.contacts import services\n",
+            "contacts/views.py": "from ringround.calling import targets\n",  # a page: allowed
+            "campaigns/models.py": "from ringround.contacts import views\n",  # a page: never
+        },
+    )
+
+    assert layer_breaches(modules) == [
+        "ringround/campaigns/models.py:1: ringround.campaigns.models -> ringround.contacts.views",
+        "ringround/contacts/services.py:1: ringround.contacts.services -> ringround.calling.targets",
+    ]

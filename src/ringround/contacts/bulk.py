@@ -11,9 +11,10 @@ laptop): one ``executemany`` of the ready values, inside the batch's write trans
 from django.db import connection
 from django.utils import timezone
 
+from ringround import rawsql
 from ringround.ids import new_public_ids
 
-from .models import CONTACT_FIELDS, Contact, Suppression
+from .models import CONTACT_FIELDS, HAS_EXTERNAL_ID, Contact, Suppression
 
 TABLE = Contact._meta.db_table
 # A contact keeps the source they first came from when a later import updates them.
@@ -56,13 +57,18 @@ def rows_matching(phones: list[str], external_ids: list[str]) -> list[tuple]:
     else:
         found = {}
         with connection.cursor() as cursor:
-            for column, keys in (("external_id", external_ids), ("phone", phones)):
+            # The partial index's own condition, so that SQLite uses the index.
+            has_external_id = rawsql.condition(Contact.objects.filter(HAS_EXTERNAL_ID))
+            for column, also, keys in (
+                ("external_id", f"AND {has_external_id}", external_ids),
+                ("phone", "", phones),
+            ):
                 keys = [key for key in keys if key]
                 for start in range(0, len(keys), CHUNK):
                     chunk = keys[start : start + CHUNK]
                     cursor.execute(
                         f'SELECT "id", {columns} FROM "{TABLE}" '
-                        f'WHERE "{column}" IN ({", ".join(["%s"] * len(chunk))})',
+                        f'WHERE "{column}" IN ({", ".join(["%s"] * len(chunk))}) {also}',
                         chunk,
                     )
                     found.update((row[0], row) for row in cursor.fetchall())
@@ -117,30 +123,35 @@ def _copy_insert(rows, ids) -> None:
     less work than the file's order. (Ids stay as reserved, in file order.)"""
     stamp = timezone.now().isoformat()
     order = sorted(range(len(rows)), key=lambda i: rows[i][PHONE])
-    lines = [
-        (str(ids[i]), public_id, *rows[i], stamp, stamp)
-        for i, public_id in zip(order, sorted(new_public_ids(len(rows))), strict=True)
-    ]
+    public_ids = sorted(new_public_ids(len(rows)))
+    rows = [rows[i] for i in order]
+    bodies = _copy_lines(rows)
+    text = "".join(
+        [
+            f"{ids[i]}\t{public_id}\t{body}\t{stamp}\t{stamp}\n"
+            for i, public_id, body in zip(order, public_ids, bodies, strict=True)
+        ]
+    )
     columns = ", ".join(f'"{name}"' for name in INSERTED)
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f'COPY "{TABLE}" ({columns}) FROM STDIN') as copy:
-            copy.write(_copy_text(lines))
+            copy.write(text)
 
 
-def _copy_text(lines: list[tuple]) -> str:
-    """Rows in PostgreSQL's COPY text format; values are escaped only if the batch needs it."""
-    text = "\n".join(map("\t".join, lines)) + "\n"
-    width = len(lines[0])
+def _copy_lines(rows: list[tuple]) -> list[str]:
+    """Each row as a line of PostgreSQL's COPY text format (without its newline); values are
+    escaped only in a batch that needs it (a tab, newline or backslash in some value)."""
+    lines = list(map("\t".join, rows))
+    text = "\n".join(lines)
+    width = len(rows[0])
     if (
         "\\" not in text
         and "\r" not in text
-        and text.count("\t") == len(lines) * (width - 1)
-        and text.count("\n") == len(lines)
+        and text.count("\t") == len(rows) * (width - 1)
+        and text.count("\n") == len(rows) - 1
     ):
-        return text
-    return "".join(
-        "\t".join(value.translate(_COPY_ESCAPES) for value in line) + "\n" for line in lines
-    )
+        return lines
+    return ["\t".join(value.translate(_COPY_ESCAPES) for value in row) for row in rows]
 
 
 def _sqlite_insert(rows) -> list[int]:
@@ -193,7 +204,9 @@ def _copy_update(values) -> None:
             f'AS SELECT {columns} FROM "{TABLE}" WITH NO DATA'
         )
         with cursor.cursor.copy(f"COPY ringround_contact_update ({columns}) FROM STDIN") as copy:
-            copy.write(_copy_text([(str(value[0]), *value[1:]) for value in values]))
+            copy.write(
+                "".join(line + "\n" for line in _copy_lines([(str(v[0]), *v[1:]) for v in values]))
+            )
         assignments = ", ".join(f'"{name}" = u."{name}"' for name in UPDATED_FIELDS)
         cursor.execute(
             f'UPDATE "{TABLE}" AS c SET {assignments}, "updated_at" = %s '

@@ -7,6 +7,9 @@ from django.db.models.functions import Upper
 
 from ringround.ids import new_public_id
 
+# Only a contact with an external id is held to having it alone (the partial unique index).
+HAS_EXTERNAL_ID = ~Q(external_id="")
+
 
 class ContactQuerySet(models.QuerySet):
     def with_tag(self, tag: str):
@@ -71,7 +74,7 @@ class Contact(models.Model):
             models.UniqueConstraint(fields=["public_id"], name="contact_public_id_unique"),
             models.UniqueConstraint(
                 fields=["external_id"],
-                condition=~Q(external_id=""),
+                condition=HAS_EXTERNAL_ID,
                 name="contact_external_id_unique",
             ),
         ]

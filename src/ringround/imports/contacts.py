@@ -237,8 +237,10 @@ class InFlight:
     def add(self, batch: int, staged: Staged) -> None:
         # Done for every batch, so with C-speed helpers.
         items = list(zip(staged.ids or (), staged.new, strict=True))
-        items += [(known.id, known.row) for known in staged.changed]
-        rows = [row for _pk, row in items]
+        rows = staged.new
+        if staged.changed:
+            items += [(known.id, known.row) for known in staged.changed]
+            rows = [*rows, *(known.row for known in staged.changed)]
         phones = list(map(phone_of, rows))
         positions = range(len(items))
         by_phone = dict(zip(phones, positions, strict=True))
