@@ -13,7 +13,7 @@ On PostgreSQL these statements go with server-side parameters, so that psycopg p
 after a few uses and PostgreSQL stops planning it again for every call (the rest of Django
 keeps its client-side binding)."""
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.db.models import BooleanField, Expression
 from django.db.models.lookups import In
 from django.db.models.sql.subqueries import UpdateQuery
@@ -96,11 +96,52 @@ def insert_params(obj) -> dict:
     """The parameters of ``insert_select`` for a new model instance, prepared as ``save()``
     would prepare them (defaults, the fields' own conversions)."""
     connection = connections[DEFAULT_DB_ALIAS]
-    return {
-        field.attname: field.get_db_prep_save(field.pre_save(obj, True), connection)
-        for field in obj._meta.concrete_fields
-        if not field.primary_key
-    }
+    return dict(zip(_inserted(type(obj), connection)[0], _values(obj, connection), strict=True))
+
+
+# Fields whose value psycopg takes as the model holds it (a field's own preparation would
+# return it unchanged): the calling loop's inserts skip the preparation for them.
+_AS_THEY_ARE = (
+    models.CharField,
+    models.TextField,
+    models.BooleanField,
+    models.IntegerField,
+    models.ForeignKey,
+    models.DateTimeField,
+)
+_PREPARED: dict = {}
+
+
+def _inserted(model, connection) -> tuple[list[str], list]:
+    """The attnames of a new row's columns, and for each the field to prepare its value with
+    (``None``: taken as it is)."""
+    key = (model, connection.vendor)
+    if key not in _PREPARED:
+        fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+        plain = connection.vendor == "postgresql"
+        _PREPARED[key] = (
+            [field.attname for field in fields],
+            [
+                None
+                if plain
+                and isinstance(field, _AS_THEY_ARE)
+                and not getattr(field, "auto_now", False)
+                and not getattr(field, "auto_now_add", False)
+                else field
+                for field in fields
+            ],
+        )
+    return _PREPARED[key]
+
+
+def _values(obj, connection) -> list:
+    attnames, fields = _inserted(type(obj), connection)
+    return [
+        getattr(obj, attname)
+        if field is None
+        else field.get_db_prep_save(field.pre_save(obj, True), connection)
+        for attname, field in zip(attnames, fields, strict=True)
+    ]
 
 
 def literal(value) -> str:
@@ -222,9 +263,8 @@ def insert(obj):
             f'INSERT INTO "{model._meta.db_table}" ({columns}) '
             f'VALUES ({", ".join(["%s"] * len(fields))}) RETURNING "{model._meta.pk.column}"'
         )
-    values = [field.get_db_prep_save(field.pre_save(obj, True), connection) for field in fields]
     with cursor(connection) as cursor_:
-        cursor_.execute(_INSERTS[key], values)
+        cursor_.execute(_INSERTS[key], _values(obj, connection))
         obj.pk = cursor_.fetchone()[0]
     obj._state.adding, obj._state.db = False, connection.alias
     return obj
