@@ -3,7 +3,8 @@
 Each endpoint parses, calls the one rule in ``ringround.calling.rules`` and shapes the answer;
 the rules' refusals become JSON errors in ``errors.py``. Claim and outcome, the two requests of
 every call, answer with a JsonResponse of their own rather than having ninja validate the
-answer against its schema again (6 % of a cycle); the OpenAPI test holds them to the schema."""
+answer against its schema again (a measurable part of a cycle's CPU); the OpenAPI test holds
+them to the schema."""
 
 import datetime as dt
 

@@ -25,7 +25,7 @@ class Contact(models.Model):
 
     The indexes are declared in ``Meta`` rather than with ``db_index``/``unique`` on the fields:
     on PostgreSQL those also build a ``varchar_pattern_ops`` twin of each index that no query
-    here uses, and that made a million-row import spend 60% more time in the database."""
+    here uses, and that a million-row import would write for nothing."""
 
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
     first_name = models.CharField(max_length=150, blank=True)

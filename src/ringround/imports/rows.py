@@ -498,8 +498,8 @@ def unpack_records(packed):
     return marshal.loads(packed)
 
 
-# A batch travels to a worker as one string rather than 10,000 lists of cells: pickling those
-# was a tenth of the main process's time. A batch with a cell holding a separator travels as
+# A batch travels to a worker as one string rather than 10,000 lists of cells, which would
+# cost the importer far more to pickle. A batch with a cell holding a separator travels as
 # it is. (A row of one empty cell comes back with none: blank, either way.)
 _CELL, _ROW = "\x1f", "\x1e"
 
