@@ -147,6 +147,30 @@ def test_outcome_recorded_after_someone_else_took_the_lapsed_lease_is_kept_but_l
     assert target_of(taken).state == State.WAITING and target_of(taken).attempts == 1
 
 
+@pytest.mark.django_db
+def test_outcome_recorded_after_someone_else_took_and_called_the_lapsed_lease_changes_nothing():
+    """V1's lease lapses; V2 takes the person, calls, and schedules a retry; V1's late
+    "do not call" is kept as lease lost and must not undo V2's schedule."""
+    campaign = make_campaign(targets=1)
+    first, second = make_volunteer(campaign), make_volunteer(campaign)
+    lease = rules.claim_next(campaign, first, now=NOON)
+    taken = rules.claim_next(campaign, second, now=lease.expires_at + minutes(1))
+    record(campaign, second, taken, "busy", now=lease.expires_at + minutes(2))
+    scheduled = target_of(taken)
+    assert scheduled.state == State.WAITING and scheduled.held_by_id is None
+
+    late = record(campaign, first, lease, "refused", now=lease.expires_at + minutes(3))
+
+    assert late.lease_lost is True
+    after = target_of(taken)
+    assert (after.state, after.attempts, after.next_call_at, after.last_outcome_id) == (
+        scheduled.state,
+        scheduled.attempts,
+        scheduled.next_call_at,
+        scheduled.last_outcome_id,
+    )
+
+
 # --- retry rules -----------------------------------------------------------------------------
 
 

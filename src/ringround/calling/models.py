@@ -229,11 +229,14 @@ class CallTarget(models.Model):
         }
 
     @staticmethod
-    def lease_still_ours(volunteer):
-        """Whether an outcome from ``volunteer`` may still change the target (a boolean
-        expression): they hold it, or its lease lapsed back to the pool untaken."""
-        ours = Q(state=TargetState.ASSIGNED, held_by=volunteer) | Q(
-            state__in=CLAIMABLE_STATES, held_by__isnull=True
+    def lease_still_ours(volunteer, leased_at):
+        """Whether an outcome from ``volunteer`` for their claim of ``leased_at`` may still
+        change the target (a boolean expression): nobody has claimed it since (a claim sets
+        ``leased_at``), and they hold it still or its lease lapsed back to the pool. An outcome
+        that fails this is kept (``lease_lost``) but changes nothing."""
+        ours = Q(leased_at=leased_at) & (
+            Q(state=TargetState.ASSIGNED, held_by=volunteer)
+            | Q(state__in=CLAIMABLE_STATES, held_by__isnull=True)
         )
         return Coalesce(ExpressionWrapper(ours, output_field=BooleanField()), Value(False))
 

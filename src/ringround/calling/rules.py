@@ -444,7 +444,7 @@ def _store_call(call, volunteer, outcome, terms) -> Call | None:
         target = (
             CallTarget.objects.select_for_update()
             .filter(pk=call.target_id, campaign=call.campaign)
-            .annotate(ours=CallTarget.lease_still_ours(volunteer))
+            .annotate(ours=CallTarget.lease_still_ours(volunteer, call.started_at))
             .first()
         )
         if target is None:

@@ -98,7 +98,11 @@ def store_call_sql() -> str:
     table = f'"{CallTarget._meta.db_table}"'
     target = (
         CallTarget.objects.filter(pk=P("target_id"), campaign=P("campaign_id"))
-        .annotate(ours=CallTarget.lease_still_ours(P("volunteer_id")))
+        .annotate(
+            ours=CallTarget.lease_still_ours(
+                P("volunteer_id"), P("started_at", output_field=DateTimeField())
+            )
+        )
         .values("id", "ours")
     )
     applied = CallTarget.after_outcome(
