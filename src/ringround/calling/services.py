@@ -31,7 +31,9 @@ def contact_card(lease: Lease, *, viewer, request=None) -> dict:
         "fields": shown,
         "phone": contact.phone if "phone" in fields else "",
         "phone_display": display(contact.phone) if "phone" in fields else "",
-        "script_html": render_script(campaign.script, contact.merge_fields()),
+        "script_html": render_script(
+            campaign.script, campaign.script_fields(contact.merge_fields())
+        ),
         "attempts": lease.target.attempts,
         "expires_at": lease.expires_at,
     }

@@ -22,6 +22,23 @@ VISIBLE_FIELD_CHOICES = [
 ]
 
 
+# The contact's fields each script merge field shows: a merge field is blank on a volunteer's
+# card unless the campaign shows its volunteers every one of them. (Other merge fields are the
+# campaign's own custom columns.) The importer keeps an unusable email or number as
+# ``email_as_typed`` / ``phones_not_valid``: hidden with the email and the phone.
+MERGE_FIELD_SOURCES = {
+    "first_name": ("first_name",),
+    "last_name": ("last_name",),
+    "full_name": ("first_name", "last_name"),
+    "area": ("area",),
+    "postcode": ("postcode",),
+    "email": ("email",),
+    "email_as_typed": ("email",),
+    "phone": ("phone",),
+    "phones_not_valid": ("phone",),
+}
+
+
 class CampaignQuerySet(models.QuerySet):
     def organised_by(self, user):
         if user.is_superuser:
@@ -99,6 +116,20 @@ class Campaign(models.Model):
 
     def fields_for_volunteer(self) -> list[str]:
         return list(self.visible_fields or DEFAULT_VISIBLE_FIELDS)
+
+    def hidden_merge_fields(self) -> set[str]:
+        """Merge fields this campaign's volunteers may not see (blank on their cards)."""
+        shown = set(self.fields_for_volunteer())
+        return {
+            name
+            for name, sources in MERGE_FIELD_SOURCES.items()
+            if not all(source in shown for source in sources)
+        }
+
+    def script_fields(self, merge_fields: dict) -> dict:
+        """A contact's merge fields as this campaign's volunteers may see them."""
+        hidden = self.hidden_merge_fields()
+        return {name: "" if name in hidden else value for name, value in merge_fields.items()}
 
     def tag_list(self) -> list[str]:
         return [t.strip().lower() for t in self.target_tags.split(",") if t.strip()]

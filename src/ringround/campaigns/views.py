@@ -87,8 +87,11 @@ def campaign_script(request, public_id):
             "campaign": campaign,
             "form": form,
             "tab": "script",
-            "preview": render_script(campaign.script, SAMPLE_CONTACT),
+            "preview": render_script(campaign.script, campaign.script_fields(SAMPLE_CONTACT)),
             "fields": merge_field_names(campaign.script),
+            "hidden": sorted(
+                set(merge_field_names(campaign.script)) & campaign.hidden_merge_fields()
+            ),
         },
     )
 
@@ -96,9 +99,9 @@ def campaign_script(request, public_id):
 @organiser_required
 @require_POST
 def script_preview(request, public_id):
-    campaign_for_organiser(request.user, public_id)
+    campaign = campaign_for_organiser(request.user, public_id)
     script = request.POST.get("script", "")[:50_000]
-    return HttpResponse(render_script(script, SAMPLE_CONTACT))
+    return HttpResponse(render_script(script, campaign.script_fields(SAMPLE_CONTACT)))
 
 
 @organiser_required
