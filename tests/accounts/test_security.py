@@ -11,7 +11,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from ringround.accounts.models import UserSession
 from ringround.audit.models import AuditEvent
-from tests.factories import UserFactory
+from ringround.calling.models import CallTarget
+from tests.factories import UserFactory, make_volunteer, open_campaign
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
@@ -180,3 +181,34 @@ def test_secure_cookies_when_served_over_https(settings):
 def test_session_expires(settings):
     assert 0 < settings.SESSION_COOKIE_AGE <= 24 * 3600
     assert dt.timedelta(seconds=settings.SESSION_COOKIE_AGE) <= dt.timedelta(days=1)
+
+
+def _half_signed_in(client):
+    """A volunteer with a confirmed code device, past the password but not the code."""
+    campaign = open_campaign(targets=2)
+    volunteer = make_volunteer(campaign)
+    TOTPDevice.objects.create(user=volunteer, name="phone", confirmed=True)
+    login(client, volunteer.email)
+    return campaign, volunteer
+
+
+def test_the_api_refuses_a_session_that_has_not_entered_its_code(client):
+    campaign, _volunteer = _half_signed_in(client)
+    api = f"/api/v1/campaigns/{campaign.public_id}"
+
+    listed = client.get("/api/v1/campaigns")
+    claimed = client.post(
+        f"{api}/claim", "{}", content_type="application/json", HTTP_X_CSRFTOKEN="x"
+    )
+
+    assert listed.status_code == 401 and "two-factor" in listed.json()["message"]
+    assert claimed.status_code in (401, 403)
+    assert not CallTarget.objects.filter(campaign=campaign, held_by__isnull=False).exists()
+
+
+def test_the_api_answers_the_same_session_once_the_code_is_entered(client):
+    _campaign, volunteer = _half_signed_in(client)
+    device = TOTPDevice.objects.get(user=volunteer)
+    client.post(reverse("accounts:2fa_verify"), {"token": str(totp(device.bin_key)).zfill(6)})
+
+    assert client.get("/api/v1/campaigns").status_code == 200

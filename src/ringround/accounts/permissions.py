@@ -1,8 +1,23 @@
 """What a person's role lets them do, as view decorators. Which campaigns they may see is
 ``campaigns.permissions``."""
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django_otp import user_has_device
+
+
+def second_factor_missing(user) -> str | None:
+    """What a signed-in session still owes before it may act, pages and API alike: ``"verify"``
+    (they have a code device and have not entered a code) or ``"setup"`` (an admin where the
+    deployment requires two-factor, without a device); ``None`` when nothing."""
+    if not user.is_authenticated:
+        return None
+    if user_has_device(user) and not user.is_verified():
+        return "verify"
+    if settings.RINGROUND_REQUIRE_ADMIN_2FA and user.is_superuser and not user_has_device(user):
+        return "setup"
+    return None
 
 
 def is_organiser(user) -> bool:

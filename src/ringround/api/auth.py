@@ -8,6 +8,8 @@ from ninja.security import HttpBearer
 from ninja.security.apikey import APIKeyCookie
 from ninja.utils import check_csrf
 
+from ringround.accounts.permissions import second_factor_missing
+
 from . import services
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
@@ -32,6 +34,10 @@ class SessionAuth(APIKeyCookie):
         user = request.user
         if not user.is_authenticated:
             return None
+        if second_factor_missing(user):
+            raise HttpError(
+                401, "Finish signing in (the two-factor code step) before using the API."
+            )
         if request.method not in SAFE_METHODS and check_csrf(request) is not None:
             raise HttpError(
                 403, "CSRF check failed: send the csrftoken cookie's value as X-CSRFToken."
