@@ -15,6 +15,7 @@ import zlib
 
 import factory.random
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 
@@ -93,6 +94,15 @@ def _seeded_random(request):
 def _postgres_only(request):
     if request.node.get_closest_marker("postgres_only") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (row locks, real concurrency): runs in the PostgreSQL pass")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Counters kept in the cache (failed sign-ins per address, cached figures) start from
+    nothing in every test, whatever ran before it."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -163,6 +163,13 @@ RINGROUND_TRUSTED_PROXIES = env_list("RINGROUND_TRUSTED_PROXIES")
 AXES_FAILURE_LIMIT = int(os.environ.get("RINGROUND_LOGIN_FAILURE_LIMIT", "5"))
 AXES_COOLOFF_TIME = float(os.environ.get("RINGROUND_LOGIN_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The client's address as the audit trail sees it (behind a trusted proxy, not the proxy's).
+AXES_CLIENT_IP_CALLABLE = "ringround.audit.services.client_ip"
+# Failed sign-ins one address may make across all accounts in AXES_COOLOFF_TIME (password
+# spraying stays under each account's own limit).
+RINGROUND_LOGIN_FAILURES_PER_ADDRESS = int(
+    os.environ.get("RINGROUND_LOGIN_FAILURES_PER_ADDRESS", "20")
+)
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"

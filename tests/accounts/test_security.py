@@ -212,3 +212,49 @@ def test_the_api_answers_the_same_session_once_the_code_is_entered(client):
     client.post(reverse("accounts:2fa_verify"), {"token": str(totp(device.bin_key)).zfill(6)})
 
     assert client.get("/api/v1/campaigns").status_code == 200
+
+
+PROXY = "10.0.0.1"
+
+
+def login_from(client, email, address, password=PASSWORD):
+    """A sign-in through the deployment's proxy, from the client ``address``."""
+    return client.post(
+        reverse("accounts:login"),
+        {"username": email, "password": password},
+        REMOTE_ADDR=PROXY,
+        HTTP_X_FORWARDED_FOR=address,
+    )
+
+
+def test_behind_a_proxy_a_stranger_cannot_lock_someone_else_out(client, settings):
+    settings.RINGROUND_TRUSTED_PROXIES = [PROXY]
+    victim = UserFactory()
+    for _ in range(6):
+        login_from(client, victim.email, "203.0.113.5", password="wrong guess")
+    assert login_from(client, victim.email, "203.0.113.5").status_code == 429
+
+    response = login_from(client, victim.email, "198.51.100.7")
+
+    assert response.status_code == 302, "the victim, from their own address, gets in"
+
+
+def test_password_spraying_from_one_address_is_stopped(client, settings):
+    settings.RINGROUND_LOGIN_FAILURES_PER_ADDRESS = 20
+    people = UserFactory.create_batch(8)
+    for person in people[:7]:  # three guesses each: under every account's own limit
+        for guess in range(3):
+            login(client, person.email, password=f"Summer2026!{guess}")
+
+    sprayer = client.post(
+        reverse("accounts:login"),
+        {"username": people[7].email, "password": PASSWORD},
+    )
+    elsewhere = client.post(
+        reverse("accounts:login"),
+        {"username": people[7].email, "password": PASSWORD},
+        REMOTE_ADDR="192.0.2.44",
+    )
+
+    assert sprayer.status_code == 200 and "Too many failed sign-ins" in sprayer.content.decode()
+    assert elsewhere.status_code == 302

@@ -2,13 +2,25 @@ from django import forms
 from django.contrib.auth import password_validation
 from django.contrib.auth.forms import AuthenticationForm
 
+from ringround.audit.services import client_ip
+
 from .models import User
+from .services import too_many_login_failures
 
 
 class LoginForm(AuthenticationForm):
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+    def clean(self):
+        if too_many_login_failures(client_ip(self.request)):
+            raise forms.ValidationError(
+                "Too many failed sign-ins from your network. Wait a quarter of an hour and try "
+                "again, or reset your password.",
+                code="throttled",
+            )
+        return super().clean()
 
 
 class SignupForm(forms.ModelForm):

@@ -1,6 +1,10 @@
 """Creating people."""
 
+import time
+
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.cache import cache
 from django.db import transaction
 
 from ringround.audit.services import record_event
@@ -13,6 +17,27 @@ def sign_up(*, name: str, email: str, password: str, request=None) -> User:
     user = User.objects.create_user(email=email, password=password, name=name)
     record_event(user, "account.sign_up", user, request=request)
     return user
+
+
+def _failures_key(address: str) -> str:
+    window = settings.AXES_COOLOFF_TIME * 3600
+    return f"ringround:login-failures:{address}:{int(time.time() // window)}"
+
+
+def count_login_failure(address: str | None) -> None:
+    """A failed sign-in from this address (any account): counted in the cache, so that every
+    app server sees the same count."""
+    if address:
+        key = _failures_key(address)
+        cache.add(key, 0, timeout=int(settings.AXES_COOLOFF_TIME * 3600) + 60)
+        cache.incr(key)
+
+
+def too_many_login_failures(address: str | None) -> bool:
+    if not address:
+        return False
+    failures = cache.get(_failures_key(address), 0)
+    return failures >= settings.RINGROUND_LOGIN_FAILURES_PER_ADDRESS
 
 
 def end_session(user, session_id: int) -> str | None:

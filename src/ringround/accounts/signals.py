@@ -1,10 +1,11 @@
-from django.contrib.auth.signals import user_logged_in, user_logged_out
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import pre_save
 from django.dispatch import receiver
 
 from ringround.audit.services import client_ip, record_event
 
 from .models import User, UserSession
+from .services import count_login_failure
 
 
 @receiver(user_logged_in)
@@ -22,6 +23,11 @@ def remember_session(sender, request, user, **kwargs):
         },
     )
     record_event(user, "account.login", user, request=request)
+
+
+@receiver(user_login_failed)
+def count_failure_from_address(sender, credentials, request=None, **kwargs):
+    count_login_failure(client_ip(request))
 
 
 @receiver(user_logged_out)
