@@ -186,3 +186,51 @@ def test_rows_are_streamed_not_loaded(tmp_path):
     numbers = [number for number, _cells, _problem in rows]
     rows.close()
     assert numbers == [47, 48, 49, 50, 51]  # the header is row 1; 45 rows skipped
+
+
+def declare_a_huge_sheet(path, *, extra_xml=""):
+    """Rewrite a workbook's sheet to declare A1:XFD25000 (as a hostile or broken file may),
+    optionally with more row XML, keeping its real cells."""
+    with zipfile.ZipFile(path) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet = next(name for name in parts if name.startswith("xl/worksheets/sheet"))
+    xml = parts[sheet].decode()
+    start = xml.index('<dimension ref="')
+    end = xml.index('"', start + len('<dimension ref="'))
+    xml = xml[:start] + '<dimension ref="A1:XFD25000' + xml[end:]
+    xml = xml.replace("</sheetData>", extra_xml + "</sheetData>")
+    parts[sheet] = xml.encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    return path
+
+
+def test_a_workbook_is_read_for_what_it_holds_not_what_it_declares(tmp_path):
+    path = declare_a_huge_sheet(make_xlsx(tmp_path / "tiny.xlsx", NAMES))
+    info = inspect_file(path)
+
+    with open_rows(path, info) as rows:
+        read = list(rows)
+
+    assert [cells[:2] for _n, cells, _p in read] == [["José", "O’Brien"], ["Zoë", "Müller"]]
+    assert all(len(cells) <= 4 for _n, cells, _p in read), "no padding to 16,384 cells"
+
+
+def test_a_row_reaching_the_last_column_is_cut_before_it_is_read(tmp_path):
+    wide = (
+        '<row r="3"><c r="A3" t="inlineStr"><is><t>Ann</t></is></c><c r="XFD3"><v>1</v></c></row>'
+    )
+    path = declare_a_huge_sheet(make_xlsx(tmp_path / "wide.xlsx", NAMES[:1]), extra_xml=wide)
+    info = inspect_file(path)
+
+    with open_rows(path, info) as rows:
+        lengths = [len(cells) for _n, cells, _p in rows]
+
+    assert lengths[0] <= 4 and lengths[-1] == 501
+
+
+def test_inspecting_gives_up_with_the_reason_when_it_takes_too_long(tmp_path):
+    path = make_xlsx(tmp_path / "slow.xlsx", NAMES)
+    with pytest.raises(FileProblem, match="took too long"):
+        inspect_file(path, seconds=0)

@@ -14,8 +14,10 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from time import monotonic
 
 MAX_COLUMNS = 500
+INSPECT_SECONDS = 10.0
 PREVIEW_ROWS = 5
 SAMPLE_BYTES = 256 * 1024
 # An .xlsx unzips to several times its size; far more than that is a zip bomb.
@@ -98,8 +100,18 @@ def sniff_format(head: bytes) -> str:
     return "csv"
 
 
-def inspect_file(path, *, has_header: bool | None = True, max_bytes: int | None = None):
-    """Describe ``path`` or raise ``FileProblem``. ``has_header=None``: decide from row one."""
+def inspect_file(
+    path,
+    *,
+    has_header: bool | None = True,
+    max_bytes: int | None = None,
+    seconds: float = INSPECT_SECONDS,
+):
+    """Describe ``path`` or raise ``FileProblem``. ``has_header=None``: decide from row one.
+
+    It runs while an organiser waits for the page, so it gives up after ``seconds`` with the
+    reason, however the file is made (a workbook can declare a million empty rows)."""
+    deadline = monotonic() + seconds
     with open(path, "rb") as f:
         head = f.read(SAMPLE_BYTES)
         f.seek(0, io.SEEK_END)
@@ -133,6 +145,11 @@ def inspect_file(path, *, has_header: bool | None = True, max_bytes: int | None 
                 first.append(cells)
                 if len(first) > PREVIEW_ROWS:
                     break
+            if monotonic() > deadline:
+                raise FileProblem(
+                    "Reading the start of this file took too long: it holds very little data "
+                    "spread over a huge sheet. Copy the data into a new sheet and save it again."
+                )
     finally:
         rows.close()
     if not first:
@@ -340,11 +357,15 @@ class XlsxRows(Rows):
             self.total = int(self.sheet.max_row or 0)
         except (TypeError, ValueError):
             self.total = 0
+        # Read what the sheet holds, not what it declares: with its declared size (say
+        # A1:XFD25000) openpyxl would pad every row to 16,384 cells and every missing row in.
+        self.sheet.reset_dimensions()
 
     def __iter__(self):
         for number, values in enumerate(self.sheet.iter_rows(values_only=True), 1):
             self.done = number
-            yield number, [cell_text(v) for v in values], None
+            # Past the widest row a file may have, cells are never read (the row is refused).
+            yield number, [cell_text(v) for v in values[: MAX_COLUMNS + 1]], None
 
     def close(self):
         self._book.close()
