@@ -68,3 +68,68 @@ def test_serve_answers_pages_and_api_with_security_headers(server, tmp_path):
     finally:
         os.killpg(process.pid, 15)
         process.wait(timeout=20)
+
+
+def test_a_process_kept_running_is_started_again_when_it_exits():
+    from ringround.cli import KeptRunning
+
+    kept = KeptRunning([sys.executable, "-c", "raise SystemExit(3)"], pause=0.05).start()
+    deadline = time.monotonic() + 20
+    while kept.restarts < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    kept.stop()
+
+    assert kept.restarts >= 3
+    assert kept.process.poll() is not None
+
+
+def _task_workers_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as cmdline:
+                command = cmdline.read()
+        except OSError:
+            continue
+        if parent == pid and b"db_worker" in command:
+            found.append(int(entry))
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads child processes from /proc")
+def test_serve_starts_the_task_worker_again_when_it_dies(tmp_path):
+    env = {
+        **os.environ,
+        "RINGROUND_DATA": str(tmp_path / "data"),
+        "SECRET_KEY": "serve-test-" + "x" * 40,
+    }
+    env.pop("DATABASE_URL", None)
+    env.pop("RINGROUND_TASK_WORKER", None)
+    subprocess.run(
+        [sys.executable, "-m", "ringround", "manage", "migrate", "-v", "0"], env=env, check=True
+    )
+    command = [sys.executable, "-m", "ringround", "serve", "--port", str(free_port())]
+    process = subprocess.Popen(
+        [*command, "--workers", "1", "--threads", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (first := _task_workers_of(process.pid)):
+            assert time.monotonic() < deadline, "no task worker started"
+            time.sleep(0.1)
+        os.kill(first[0], 9)  # as if it had died with its database connection
+        while not (again := [pid for pid in _task_workers_of(process.pid) if pid != first[0]]):
+            assert time.monotonic() < deadline + 30, "the task worker was not started again"
+            time.sleep(0.1)
+        assert again and process.poll() is None
+    finally:
+        os.killpg(process.pid, 15)
+        process.wait(timeout=20)

@@ -1,8 +1,11 @@
 """The ``ringround`` command: demo, serve, import, backup, manage."""
 
 import argparse
+import atexit
 import os
+import subprocess
 import sys
+import threading
 
 
 def _setup_django():
@@ -21,28 +24,58 @@ def _manage(*args: str) -> None:
 SERVERS = ("gunicorn", "granian")
 
 
+class KeptRunning:
+    """A child process started again whenever it exits, until ``stop()``: the task worker,
+    which exits when its database goes away (PostgreSQL restarted), is back as soon as the
+    database is (queued imports then run)."""
+
+    def __init__(self, command: list[str], *, pause: float = 2.0):
+        self.command, self.pause = command, pause
+        self.process = None
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kept-running", daemon=True)
+
+    def start(self) -> "KeptRunning":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self.process = subprocess.Popen(self.command)
+            code = self.process.wait()
+            if self._stopping.wait(self.pause):
+                return
+            self.restarts += 1
+            print(f"ringround: {self.command[-1]} exited ({code}); starting it again", flush=True)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        process = self.process
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self._thread.join(timeout=20)
+
+
 def _start_task_worker() -> None:
     """Background work (imports) runs in ``manage db_worker``: start one beside the server, as
-    a child process that is stopped when the server stops (RINGROUND_TASK_WORKER=0: don't)."""
-    import atexit
-    import subprocess
-
+    a child process kept running while the server runs and stopped with it
+    (RINGROUND_TASK_WORKER=0: don't)."""
     from django.conf import settings
 
     backend = settings.TASKS.get("default", {}).get("BACKEND", "")
     if not settings.RINGROUND_TASK_WORKER or "django_tasks_db" not in backend:
         return
-    worker = subprocess.Popen([sys.executable, "-m", "ringround", "manage", "db_worker"])
+    worker = KeptRunning([sys.executable, "-m", "ringround", "manage", "db_worker"]).start()
     owner = os.getpid()
 
     def stop() -> None:
-        if os.getpid() != owner or worker.poll() is not None:
-            return  # a forked server worker exiting, or the task worker already gone
-        worker.terminate()
-        try:
-            worker.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        if os.getpid() == owner:  # not a forked server worker exiting
+            worker.stop()
 
     atexit.register(stop)
 
