@@ -247,6 +247,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 RINGROUND_MAX_UPLOAD_BYTES = int(os.environ.get("RINGROUND_MAX_UPLOAD_MB", "100")) * 1024 * 1024
 # Days after a contact's last campaign finished before `apply_retention` erases them; 0 = off.
 RINGROUND_RETENTION_DAYS = int(os.environ.get("RINGROUND_RETENTION_DAYS", "0"))
+# What imports keep besides contacts (previews, rejected rows) is purged this many days after
+# an import finished; an upload never mapped is deleted after this many hours.
+RINGROUND_IMPORT_COPIES_DAYS = int(os.environ.get("RINGROUND_IMPORT_COPIES_DAYS", "30"))
+RINGROUND_ABANDONED_UPLOAD_HOURS = int(os.environ.get("RINGROUND_ABANDONED_UPLOAD_HOURS", "24"))
 # Imports: rows per committed batch, and processes cleaning phone numbers (unset: one for a
 # small file, up to four for a big one).
 RINGROUND_IMPORT_BATCH = int(os.environ.get("RINGROUND_IMPORT_BATCH", "10000"))

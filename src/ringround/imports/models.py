@@ -131,7 +131,8 @@ class Import(models.Model):
 
     @property
     def can_resume(self) -> bool:
-        return self.status == self.Status.FAILED or self.is_stalled
+        """Stopped, and its file is still there to carry on from."""
+        return bool(self.file_path) and (self.status == self.Status.FAILED or self.is_stalled)
 
     def file_info(self) -> FileInfo:
         """What was detected of the file when it was uploaded."""

@@ -32,6 +32,7 @@ from ringround.campaigns.models import Campaign, Question
 from ringround.contacts import services as contact_services
 from ringround.contacts.models import CONTACT_FIELDS, ERASED_FIELDS, Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
+from ringround.imports import copies as import_copies
 
 ERASED_PREFIX = "erased-"
 REPORT_FORMAT = "ringround.subject_access/1"
@@ -130,6 +131,16 @@ def subject_access(contacts, *, by=None, request=None, search: Search | None = N
         }
 
 
+def person_in_files(contact: Contact) -> import_copies.Person:
+    """How the contact would appear in the raw rows of an imported file."""
+    custom = contact.custom_fields or {}
+    return import_copies.Person.of(
+        emails=[contact.email, str(custom.get("email_as_typed", ""))],
+        external_ids=[contact.external_id],
+        numbers=contact_numbers(contact),
+    )
+
+
 def contact_report(contact: Contact) -> dict:
     numbers = contact_numbers(contact)
     targets = (
@@ -203,6 +214,7 @@ def contact_report(contact: Contact) -> dict:
             }
             for s in suppressions
         ],
+        "in_imports": import_copies.held_copies(person_in_files(contact)),
         "audit_events": [
             {
                 "at": event.at,
@@ -267,6 +279,7 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
     if is_erased(contact):
         raise AlreadyErased("This contact's personal data has already been erased.")
     numbers = contact_numbers(contact)
+    in_files = person_in_files(contact)
     suppressed = 0
     if why == "request":
         for number in numbers:
@@ -283,6 +296,7 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
     targets = call_targets.erase_contact(contact, placeholder)
 
     call_count = calling_services.forget_what_was_said(contact)
+    copies = import_copies.forget(in_files, by=by)
     contact_services.erase_personal_data(contact, placeholder)
     original.refresh_from_db(fields=[*ERASED_FIELDS, "updated_at"])
     record_event(
@@ -294,6 +308,7 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
         calls_kept=call_count,
         targets=targets,
         numbers_suppressed=suppressed,
+        **{f"import_{kind}": n for kind, n in copies.items()},
     )
     return Erasure(contact, call_count, targets, suppressed)
 

@@ -1,9 +1,11 @@
-"""Erase the personal data of contacts whose campaigns all finished long enough ago.
+"""Erase the personal data of contacts whose campaigns all finished long enough ago, and purge
+what imports keep (previews, rejected rows, abandoned uploads) once it is no longer useful.
 
 Run it daily (cron, a systemd timer): ``ringround manage apply_retention``."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ringround.imports import copies
 from ringround.privacy import services
 
 
@@ -20,6 +22,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        if not options["dry_run"]:
+            purged = copies.purge_copies()
+            self.stdout.write(
+                f"Imports: {purged['previews']} previews and {purged['rejected_rows']} rejected "
+                f"rows purged, {purged['abandoned_uploads']} abandoned uploads deleted."
+            )
         days = options["days"] if options["days"] is not None else services.retention_days()
         if days < 0:
             raise CommandError("--days must be 0 (off) or more.")
