@@ -83,13 +83,15 @@ def held_copies(person: Person) -> list[dict]:
         for row in job.preview_rows:
             if person.named_in(row):
                 found.append(_copy(job, "preview of the file's first rows", row))
+    jobs = {}
     for job_id, number, cells in (
         RejectedRow.objects.order_by("source_import_id", "row_number")
         .values_list("source_import_id", "row_number", "values")
         .iterator(chunk_size=5000)
     ):
         if person.named_in(cells):
-            found.append(_copy(Import.objects.get(pk=job_id), f"rejected row {number}", cells))
+            job = jobs.get(job_id) or jobs.setdefault(job_id, Import.objects.get(pk=job_id))
+            found.append(_copy(job, f"rejected row {number}", cells))
     for job in _uploads_on_disk():
         if Path(job.file_path).exists() and _file_names(job, person):
             found.append(_copy(job, "uploaded file, not yet imported", []))

@@ -10,6 +10,7 @@ picklable ``Plan`` and a batch of rows, imports nothing from Django, and runs in
 processes for big files.
 """
 
+import dataclasses
 import gc
 import json
 import marshal
@@ -131,16 +132,8 @@ def build_plan(
     )
 
 
-_PLAN_COLUMNS = {
-    "first_name",
-    "last_name",
-    "full_name",
-    "email",
-    "postcode",
-    "area",
-    "tags",
-    "country",
-}
+# The plan's own column indexes (first_name, full_name, country …): its whole-number fields.
+_PLAN_COLUMNS = {f.name for f in dataclasses.fields(Plan) if f.type is int and f.name != "width"}
 
 
 def clean_tags(tags) -> set[str]:
