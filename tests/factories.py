@@ -12,7 +12,7 @@ import itertools
 
 import factory
 
-from ringround.accounts.models import User
+from ringround.accounts.models import Team, TeamMember, User
 from ringround.calling import rules
 from ringround.calling import targets as call_targets
 from ringround.campaigns import services as campaign_services
@@ -66,10 +66,42 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
+TEAM = "Holborn and St Pancras CLP"
+
+
+def the_team() -> Team:
+    """The team a test works in unless it says otherwise (most tests have one team)."""
+    return Team.objects.get_or_create(name=TEAM)[0]
+
+
+def make_team(name=None) -> Team:
+    """Another team: ``name`` or a fresh one."""
+    return Team.objects.create(name=name or f"Team {Team.objects.count() + 1}")
+
+
+def make_organiser(team=None, *, role=TeamMember.Role.ORGANISER, **fields) -> User:
+    """Someone who organises in ``team`` (default: ``the_team()``)."""
+    user = UserFactory(**fields)
+    TeamMember.objects.create(team=team or the_team(), user=user, role=role)
+    return user
+
+
+def organiser_of(campaign) -> User:
+    """Someone who organises the campaign: the first of its team's people."""
+    return campaign.team.members.order_by("pk").first().user
+
+
 class ContactFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Contact
 
+    team = None  # the_team() when saved, so that build() needs no database
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        if kwargs.get("team") is None:
+            kwargs["team"] = the_team()
+        return super()._create(model_class, *args, **kwargs)
     first_name = factory.Faker("first_name", locale="en_GB")
     last_name = factory.Faker("last_name", locale="en_GB")
     phone = factory.LazyFunction(drama_number)
@@ -80,8 +112,10 @@ class ContactFactory(factory.django.DjangoModelFactory):
 
 
 def make_campaign(organiser=None, *, active=True, targets=0, **fields) -> Campaign:
-    """A campaign with default outcomes and ``targets`` fresh contacts to call."""
-    organiser = organiser or UserFactory(can_organise=True)
+    """A campaign with default outcomes and ``targets`` fresh contacts to call, for the
+    organiser's team (default: a new organiser in ``the_team()``)."""
+    organiser = organiser or make_organiser()
+    fields.setdefault("team", organiser.team_memberships.order_by("pk").first().team)
     campaign = campaign_services.create_campaign(
         organiser, name=fields.pop("name", "Members' ballot"), **fields
     )
@@ -89,7 +123,7 @@ def make_campaign(organiser=None, *, active=True, targets=0, **fields) -> Campai
         campaign.status = Campaign.Status.ACTIVE
         campaign.save(update_fields=["status"])
     if targets:
-        contacts = ContactFactory.create_batch(targets)
+        contacts = ContactFactory.create_batch(targets, team=campaign.team)
         call_targets.add_contacts(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
     return campaign
 

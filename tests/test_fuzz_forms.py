@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ringround.calling import rules
-from tests.factories import UserFactory, make_campaign, make_volunteer
+from tests.factories import make_campaign, make_organiser, make_volunteer, organiser_of
 
 pytestmark = pytest.mark.django_db
 FUZZ = settings(
@@ -87,7 +87,7 @@ def post_and_check(client, url, data, *, ok_statuses=(302,)):
     )
 )
 def test_campaign_form_survives_hostile_input(client, data):
-    client.force_login(UserFactory(can_organise=True))
+    client.force_login(make_organiser())
     post_and_check(client, reverse("campaigns:create"), data)
 
 
@@ -95,7 +95,7 @@ def test_campaign_form_survives_hostile_input(client, data):
 @given(data=form_data(["text", "kind", "choices_text", "required"]))
 def test_survey_builder_survives_hostile_input(client, data):
     campaign = make_campaign(active=False)
-    client.force_login(campaign.organisers.get())
+    client.force_login(organiser_of(campaign))
     post_and_check(client, reverse("campaigns:survey", args=[campaign.public_id]), data)
 
 
@@ -107,14 +107,14 @@ def test_survey_builder_survives_hostile_input(client, data):
 )
 def test_outcome_form_survives_hostile_input(client, data):
     campaign = make_campaign(active=False)
-    client.force_login(campaign.organisers.get())
+    client.force_login(organiser_of(campaign))
     post_and_check(client, reverse("campaigns:outcomes", args=[campaign.public_id]), data)
 
 
 @FUZZ
 @given(data=form_data(["phone", "reason", "note"]))
 def test_suppression_form_survives_hostile_input(client, data):
-    client.force_login(UserFactory(can_organise=True))
+    client.force_login(make_organiser())
     post_and_check(client, reverse("contacts:suppressions"), data)
 
 

@@ -58,6 +58,7 @@ def main():
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from ringround.accounts import services as account_services
     from ringround.accounts.models import User
     from ringround.api.models import ApiToken
     from ringround.api.services import TOKEN_PREFIX, hash_token
@@ -70,11 +71,11 @@ def main():
     migrated = time.monotonic()
 
     with transaction.atomic():
-        organiser = User.objects.create_user(
-            "organiser@load.test", None, name="Load organiser", can_organise=True
-        )
+        organiser = User.objects.create_user("organiser@load.test", None, name="Load organiser")
+        team = account_services.create_team("Load test", by=None, first_admin=organiser)
         campaign = campaign_services.create_campaign(
             organiser,
+            team=team,
             name="National members' ballot (load)",
             script="Hello {{ first_name }}, I'm calling from the campaign about the ballot.",
             calling_start=dt.time(0, 0),
@@ -91,6 +92,7 @@ def main():
                 "contacts_contact",
                 {
                     "public_id": "'L' || lpad(g::text, 10, '0')",
+                    "team_id": str(team.pk),
                     "first_name": "'Pat'",
                     "last_name": "'Member ' || g",
                     "phone": "'+447' || lpad(g::text, 9, '0')",

@@ -8,13 +8,15 @@ import secrets
 from django.conf import settings
 from django.db import transaction
 
-from ringround.accounts.models import User
+from ringround.accounts import services as account_services
+from ringround.accounts.models import Team, TeamMember, User
 from ringround.calling import targets
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Membership, Question
 from ringround.contacts.models import Contact
 
 DEMO_CAMPAIGN = "Demo: members' ballot"
+DEMO_TEAM = "Holborn & St Pancras (demo)"
 DEMO_CONTACTS = 500
 FIRST_NAMES = "Amira Ben Chloe Dev Ella Farah Gareth Hannah Imran Jess Kwame Laura Mo Niamh Owen Priya Rhys Sara Tom Yusuf".split()
 LAST_NAMES = "Ahmed Baker Clarke Davies Evans Fraser Green Hughes Iqbal Jones Khan Lewis Morgan Nowak Patel Roberts Singh Taylor Walsh Young".split()
@@ -55,7 +57,7 @@ def _passwords_file():
 def load_demo() -> dict:
     """Create (or find) the demo world; returns the logins to print."""
     admin, admin_pw = _login("admin@example.org", "Ada Admin", is_superuser=True)
-    organiser, org_pw = _login("organiser@example.org", "Owen Organiser", can_organise=True)
+    organiser, org_pw = _login("organiser@example.org", "Owen Organiser")
     volunteer, vol_pw = _login("volunteer@example.org", "Vik Volunteer")
     logins = _remember_passwords(
         {
@@ -65,12 +67,18 @@ def load_demo() -> dict:
         }
     )
 
+    team = Team.objects.filter(name=DEMO_TEAM).first()
+    if team is None:
+        team = account_services.create_team(DEMO_TEAM, by=admin, first_admin=organiser)
+    else:
+        account_services.add_team_member(team, organiser, role=TeamMember.Role.ADMIN, by=admin)
     campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
     if campaign is None:
         import datetime as dt
 
         campaign = campaign_services.create_campaign(
             organiser,
+            team=team,
             name=DEMO_CAMPAIGN,
             brief=(
                 "Call members to ask what matters to them before the ballot. Be friendly, be "
@@ -109,6 +117,7 @@ def load_demo() -> dict:
         if external_id in existing:
             continue
         contact = Contact(
+            team=campaign.team,
             first_name=rng.choice(FIRST_NAMES),
             last_name=rng.choice(LAST_NAMES),
             phone=f"+44207946{n:04d}",

@@ -1,11 +1,21 @@
 """Who may use a route (the role sets, shared with test_permission_matrix), and the permission
 table's rows for the privacy, audit, import and API routes."""
 
-ROLES = ["stranger", "volunteer", "other_volunteer", "organiser", "other_organiser", "admin"]
+ROLES = [
+    "stranger",
+    "volunteer",
+    "other_volunteer",
+    "organiser",
+    "team_admin",
+    "other_team_organiser",
+    "admin",
+]
 ANYONE = set(ROLES)
 SIGNED_IN = ANYONE - {"stranger"}
-ORGANISERS = {"organiser", "other_organiser", "admin"}
-THIS_CAMPAIGNS_ORGANISER = {"organiser", "admin"}
+ORGANISERS = {"organiser", "team_admin", "other_team_organiser", "admin"}
+# The campaign's team (its organisers and team admins) and the admins.
+THIS_CAMPAIGNS_ORGANISER = {"organiser", "team_admin", "admin"}
+THIS_TEAMS_ADMINS = {"team_admin", "admin"}
 THIS_CAMPAIGNS_VOLUNTEER = {"volunteer"}
 THIS_CAMPAIGNS_PEOPLE = THIS_CAMPAIGNS_ORGANISER | THIS_CAMPAIGNS_VOLUNTEER
 ADMIN = {"admin"}

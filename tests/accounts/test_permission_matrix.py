@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from ringround.accounts.models import TeamMember
 from ringround.calling import rules
 from ringround.campaigns import services as campaign_services
 from tests.accounts.permission_table_extra import (
@@ -15,8 +16,17 @@ from tests.accounts.permission_table_extra import (
     SIGNED_IN,
     THIS_CAMPAIGNS_ORGANISER,
     THIS_CAMPAIGNS_VOLUNTEER,
+    THIS_TEAMS_ADMINS,
 )
-from tests.factories import UserFactory, make_campaign, make_volunteer, open_campaign
+from tests.factories import (
+    UserFactory,
+    make_campaign,
+    make_organiser,
+    make_team,
+    make_volunteer,
+    open_campaign,
+    organiser_of,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +46,10 @@ MATRIX = {
     "accounts:password_reset_done": ("get", ANYONE),
     "accounts:password_reset_confirm": ("get", ANYONE),
     "accounts:password_reset_complete": ("get", ANYONE),
+    "accounts:teams": ("get", ORGANISERS),
+    "accounts:team": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "accounts:team_role": ("post", THIS_TEAMS_ADMINS),
+    "accounts:team_remove": ("get", THIS_TEAMS_ADMINS),
     "campaigns:list": ("get", ORGANISERS),
     "campaigns:create": ("get", ORGANISERS),
     "campaigns:detail": ("get", THIS_CAMPAIGNS_ORGANISER),
@@ -95,24 +109,27 @@ def test_every_route_is_in_the_table():
 
 @pytest.fixture
 def world():
-    organiser = UserFactory(can_organise=True)
+    organiser = make_organiser()
     campaign = open_campaign(organiser, targets=2)
     question = campaign_services.add_question(campaign, text="Vote?", kind="yes_no")
     volunteer = make_volunteer(campaign)
     rules.claim_next(campaign, volunteer)
-    other = make_campaign(UserFactory(can_organise=True), targets=1)
+    other = make_campaign(make_organiser(make_team()), targets=1)
+    team_admin = make_organiser(campaign.team, role=TeamMember.Role.ADMIN)
     people = {
         "stranger": None,
         "volunteer": volunteer,
         "other_volunteer": make_volunteer(other),
         "organiser": organiser,
-        "other_organiser": other.organisers.get(),
-        "admin": UserFactory(is_superuser=True, is_staff=True, can_organise=True),
+        "team_admin": team_admin,
+        "other_team_organiser": organiser_of(other),
+        "admin": UserFactory(is_superuser=True, is_staff=True),
     }
     contact = campaign.targets.first().contact
     from ringround.imports.models import Import
 
     upload = Import.objects.create(
+        team=campaign.team,
         created_by=organiser,
         campaign=campaign,
         file_path="/nonexistent.csv",
@@ -129,6 +146,8 @@ def world():
         "session_id": 1,
         "uidb64": "MQ",
         "contact_public_id": contact.public_id,
+        "team_id": campaign.team.public_id,
+        "member_id": organiser.team_memberships.get().pk,
     }
     return {"people": people, "values": values, "contact": contact}
 

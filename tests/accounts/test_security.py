@@ -12,7 +12,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from ringround.accounts.models import UserSession
 from ringround.audit.models import AuditEvent
 from ringround.calling.models import CallTarget
-from tests.factories import UserFactory, make_volunteer, open_campaign
+from tests.factories import UserFactory, make_organiser, make_volunteer, open_campaign
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"
@@ -67,7 +67,7 @@ def test_password_reset_for_unknown_email_reveals_nothing(client):
 
 
 def test_totp_setup_then_login_needs_a_code(client):
-    user = UserFactory(can_organise=True)
+    user = make_organiser()
     login(client, user.email)
     client.get(reverse("accounts:2fa_setup"))
     device = TOTPDevice.objects.get(user=user)
@@ -124,7 +124,7 @@ def test_cannot_end_someone_elses_session(client):
     "path", ["/accounts/login/", "/", "/campaigns/", "/call/", "/accounts/account/"]
 )
 def test_security_headers_on_pages(client, path):
-    client.force_login(UserFactory(can_organise=True))
+    client.force_login(make_organiser())
     response = client.get(path)
     csp = response["Content-Security-Policy"]
     assert (
@@ -156,7 +156,7 @@ def test_csrf_is_enforced_on_forms():
     from django.test import Client
 
     client = Client(enforce_csrf_checks=True)
-    user = UserFactory(can_organise=True)
+    user = make_organiser()
     client.force_login(user)
     response = client.post(reverse("campaigns:create"), {"name": "Forged"})
     assert response.status_code == 403

@@ -8,7 +8,14 @@ from django.test import Client
 
 from ringround.api import services as api_services
 from ringround.campaigns import services as campaign_services
-from tests.factories import UserFactory, make_volunteer, open_campaign
+from tests.factories import (
+    UserFactory,
+    make_organiser,
+    make_team,
+    make_volunteer,
+    open_campaign,
+    organiser_of,
+)
 
 
 def token_client(user) -> Client:
@@ -45,25 +52,25 @@ class World:
 
 @pytest.fixture
 def world(db):
-    organiser = UserFactory(can_organise=True)
+    organiser = make_organiser()
     campaign = open_campaign(organiser)
     campaign_services.add_question(campaign, text="Will you vote?", kind="yes_no", required=True)
     volunteer = make_volunteer(campaign)
     return World(campaign, organiser, volunteer, token_client(volunteer))
 
 
-OUTSIDERS = ["stranger", "volunteer of another campaign", "organiser of another campaign"]
+OUTSIDERS = ["stranger", "volunteer of another campaign", "organiser of another team"]
 
 
 def outsider(who):
     """Someone with an account who has no business with the world's campaign (see OUTSIDERS)."""
-    other = open_campaign()
+    other = open_campaign(make_organiser(make_team()))
     if who == "stranger":
         return UserFactory()
     if who == "volunteer of another campaign":
         return make_volunteer(other)
-    assert who == "organiser of another campaign", who
-    return other.organisers.get()
+    assert who == "organiser of another team", who
+    return organiser_of(other)
 
 
 def assert_error(response, status, code):

@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from ringround.campaigns.models import Membership
-from tests.factories import UserFactory, open_campaign
+from tests.factories import UserFactory, make_organiser, make_team, open_campaign, organiser_of
 
 from .conftest import OUTSIDERS, assert_error, outcome_body, outsider, post, token_client, url
 
@@ -18,7 +18,7 @@ def listed(client):
 
 
 def test_each_person_lists_only_their_own_campaigns(world):
-    other = open_campaign(name="Elsewhere")
+    other = open_campaign(make_organiser(make_team()), name="Elsewhere")
     volunteer_view = listed(world.client)
     assert set(volunteer_view) == {world.campaign.public_id}
     assert volunteer_view[world.campaign.public_id] == {
@@ -64,9 +64,9 @@ def test_campaign_detail_gives_the_survey_and_outcome_codes(world):
 
 
 def test_campaign_detail_of_someone_elses_campaign_is_404(world):
-    other = open_campaign()
+    other = open_campaign(make_organiser(make_team()))
     assert_error(world.client.get(url(other)), 404, "not_found")
-    assert_error(token_client(other.organisers.get()).get(url(world.campaign)), 404, "not_found")
+    assert_error(token_client(organiser_of(other)).get(url(world.campaign)), 404, "not_found")
 
 
 def test_organiser_sees_live_figures(world):

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from ringround.audit.models import AuditEvent
 from ringround.audit.services import record_event
-from tests.factories import UserFactory, make_campaign
+from tests.factories import UserFactory, make_campaign, organiser_of
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +46,7 @@ def test_strangers_are_sent_to_log_in(client):
 
 def test_everyone_but_admins_is_refused(client, db):
     campaign = make_campaign()
-    for user in (campaign.organisers.get(), UserFactory(), UserFactory(is_staff=True)):
+    for user in (organiser_of(campaign), UserFactory(), UserFactory(is_staff=True)):
         client.force_login(user)
         assert client.get(reverse("audit:events")).status_code == 403
         assert client.get(reverse("audit:export")).status_code == 403

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from ringround.campaigns.models import Campaign, Question
-from tests.factories import UserFactory
+from tests.factories import make_organiser
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 def test_organiser_logs_in_creates_a_campaign_builds_the_survey_and_activates_it(
     laptop_page, live_server, artefacts_dir, db
 ):
-    UserFactory(email="olu@example.org", name="Olu Organiser", can_organise=True)
+    make_organiser(email="olu@example.org", name="Olu Organiser")
     page = laptop_page
 
     # Log in with email and password.
@@ -77,7 +77,7 @@ def test_organiser_logs_in_creates_a_campaign_builds_the_survey_and_activates_it
 
     campaign = Campaign.objects.get(name="Leadership ballot phone bank")
     assert campaign.status == Campaign.Status.ACTIVE
-    assert campaign.organisers.filter(email="olu@example.org").exists()
+    assert campaign.team.members.filter(user__email="olu@example.org").exists()
     assert [(q.text, q.kind, q.required, q.options()) for q in campaign.questions.all()] == [
         ("Have you voted yet?", Question.Kind.YES_NO, True, ["Yes", "No"]),
         (

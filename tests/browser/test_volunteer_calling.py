@@ -12,7 +12,7 @@ from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Question
 from ringround.contacts.models import Contact
 from ringround.contacts.phones import display
-from tests.factories import ALL_DAY, ContactFactory, UserFactory, make_campaign
+from tests.factories import ALL_DAY, ContactFactory, make_campaign, make_organiser
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +27,7 @@ PEOPLE = [
 
 @pytest.fixture
 def campaign(db):
-    organiser = UserFactory(can_organise=True)
+    organiser = make_organiser()
     campaign = make_campaign(
         organiser,
         name="Members' ballot",

@@ -18,7 +18,7 @@ from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Membership
 from ringround.contacts.models import Contact, Suppression
-from tests.factories import UserFactory, make_campaign
+from tests.factories import UserFactory, make_campaign, make_organiser, make_team
 
 pytestmark = pytest.mark.postgres_only
 
@@ -36,7 +36,7 @@ class World:
 
     def __init__(self, n: int):
         self.n = n
-        organiser = UserFactory(can_organise=True)
+        organiser = make_organiser()
         self.campaign = make_campaign(organiser, claims_per_hour=4, max_attempts=3)
         campaign_services.add_question(
             self.campaign, text="Top issue?", kind="single", choices=["NHS", "Housing"]
@@ -45,6 +45,7 @@ class World:
         self.contacts = {}
         for i in range(PEOPLE):
             contact = Contact.objects.create(
+                team=self.campaign.team,
                 first_name=f"Person{i}",
                 phone=self.phone(i),
                 external_id=f"W{n}-{i}",
@@ -52,6 +53,8 @@ class World:
                 time_zone="America/New_York" if i == 9 else "Europe/London",
             )
             self.contacts[f"p{i}"] = contact
+        # Another team does not call p5: nothing to this campaign, on either path.
+        Suppression.objects.create(phone=self.phone(5), team=make_team(f"Elsewhere {n}"))
         call_targets.add_contacts(
             self.campaign, Contact.objects.filter(external_id__startswith=f"W{n}-")
         )
@@ -177,7 +180,9 @@ class World:
         )
         suppressed = sorted(
             self.key_of_phone(s.phone)
-            for s in Suppression.objects.filter(phone__in=[c.phone for c in self.contacts.values()])
+            for s in Suppression.objects.for_campaign(self.campaign).filter(
+                phone__in=[c.phone for c in self.contacts.values()]
+            )
         )
         return {
             "targets": targets,

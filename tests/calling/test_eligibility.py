@@ -198,12 +198,12 @@ def test_suppressing_a_ready_number_stops_it_being_handed_out_until_lifted():
     target = add_target(campaign, GB_NUMBER)
     now = utc("2027-06-01T12:00")
 
-    suppress_number(GB_NUMBER)
+    suppress_number(GB_NUMBER, team=None)
 
     target.refresh_from_db()
     assert target.state == State.SUPPRESSED
     assert handed_out(campaign, now) == []
-    assert unsuppress_number(GB_NUMBER) is True
+    assert unsuppress_number(GB_NUMBER, team=None) is True
     assert handed_out(campaign, now) == [target.pk]
 
 
@@ -216,7 +216,7 @@ def test_suppressing_a_held_number_frees_it_and_nobody_is_handed_it_again():
     now = utc("2027-06-01T12:00")
     assert rules.claim_next(campaign, volunteer, now=now).target.pk == target.pk
 
-    suppress_number(GB_NUMBER)
+    suppress_number(GB_NUMBER, team=None)
 
     target.refresh_from_db()
     assert target.state == State.SUPPRESSED and target.held_by_id is None
@@ -232,7 +232,7 @@ def test_outcome_recorded_for_a_number_suppressed_mid_call_is_stored_but_does_no
     volunteer = make_volunteer(campaign)
     now = utc("2027-06-01T12:00")
     lease = rules.claim_next(campaign, volunteer, now=now)
-    suppress_number(GB_NUMBER)
+    suppress_number(GB_NUMBER, team=None)
 
     call = record(campaign, volunteer, lease, "no_answer", now=now + dt.timedelta(minutes=2))
 
@@ -271,7 +271,7 @@ def test_volunteer_whose_lease_lapsed_is_not_handed_the_person_again_once_on_the
 
 @pytest.mark.django_db
 def test_number_suppressed_before_it_was_targeted_is_added_suppressed():
-    suppress_number(GB_NUMBER)
+    suppress_number(GB_NUMBER, team=None)
     campaign = make_campaign()
     target = add_target(campaign, GB_NUMBER)
 

@@ -8,14 +8,14 @@ from django.urls import reverse
 from ringround.calling import rules
 from ringround.calling import services as calling_services
 from ringround.contacts.models import Contact
-from tests.factories import ALL_DAY, UserFactory, make_campaign, make_volunteer
+from tests.factories import ALL_DAY, make_campaign, make_organiser, make_volunteer
 
 pytestmark = pytest.mark.django_db
 SCRIPT = "Hi {{ first_name }} ({{ full_name }}), is {{ email }} or {{ phone }} right? {{ ward }}"
 
 
 def campaign_hiding_email_and_phone(**fields):
-    organiser = UserFactory(can_organise=True)
+    organiser = make_organiser()
     campaign = make_campaign(
         organiser,
         targets=1,

@@ -2,14 +2,14 @@ import pytest
 from django.urls import reverse
 
 from ringround.campaigns.models import Campaign, OutcomeCode, Question
-from tests.factories import UserFactory, make_campaign
+from tests.factories import UserFactory, make_campaign, make_organiser, make_team
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def organiser(client):
-    user = UserFactory(can_organise=True)
+    user = make_organiser()
     client.force_login(user)
     return user
 
@@ -37,7 +37,7 @@ def test_organiser_creates_campaign_with_default_outcomes(client, organiser):
     campaign = Campaign.objects.get(name="Debate night")
     assert response.status_code == 302
     assert campaign.status == "draft"
-    assert campaign.organisers.filter(pk=organiser.pk).exists()
+    assert campaign.team.members.filter(user=organiser).exists()
     codes = set(campaign.outcomes.values_list("code", flat=True))
     assert {
         "answered",
@@ -129,8 +129,8 @@ def test_expired_invite_is_refused(client, organiser):
     assert "expired" in response.content.decode()
 
 
-def test_organiser_cannot_see_another_organisers_campaign(client, organiser):
-    other = make_campaign(UserFactory(can_organise=True))
+def test_organiser_cannot_see_another_teams_campaign(client, organiser):
+    other = make_campaign(make_organiser(make_team()))
     for name in ("detail", "edit", "script", "survey", "outcomes", "invite"):
         assert client.get(reverse(f"campaigns:{name}", args=[other.public_id])).status_code == 404
     assert client.get(reverse("reports:results", args=[other.public_id])).status_code == 404

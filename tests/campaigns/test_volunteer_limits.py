@@ -9,7 +9,14 @@ from ringround.audit.models import AuditEvent
 from ringround.calling import rules
 from ringround.calling.models import CallTarget
 from ringround.campaigns.models import Membership
-from tests.factories import claim_and_record, make_campaign, make_volunteer
+from tests.factories import (
+    claim_and_record,
+    make_campaign,
+    make_organiser,
+    make_team,
+    make_volunteer,
+    organiser_of,
+)
 
 pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2027, 4, 6, 12, 0, tzinfo=dt.UTC)
@@ -53,7 +60,7 @@ def test_organiser_suspends_a_volunteer_which_ends_their_lease(client):
     campaign = make_campaign(targets=2)
     volunteer = make_volunteer(campaign)
     rules.claim_next(campaign, volunteer, now=T0)
-    client.force_login(campaign.organisers.get())
+    client.force_login(organiser_of(campaign))
     client.post(
         reverse("campaigns:volunteer_status", args=[campaign.public_id, volunteer.public_id]),
         {"action": "suspend"},
@@ -80,11 +87,11 @@ def test_suspended_volunteer_sees_why_on_the_brief(client):
     assert not CallTarget.objects.filter(held_by=volunteer).exists()
 
 
-def test_organiser_of_another_campaign_cannot_suspend(client):
+def test_organiser_of_another_team_cannot_suspend(client):
     campaign = make_campaign(targets=1)
     volunteer = make_volunteer(campaign)
-    other = make_campaign()
-    client.force_login(other.organisers.get())
+    other = make_campaign(make_organiser(make_team()))
+    client.force_login(organiser_of(other))
     response = client.post(
         reverse("campaigns:volunteer_status", args=[campaign.public_id, volunteer.public_id]),
         {"action": "suspend"},

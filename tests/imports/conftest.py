@@ -8,6 +8,8 @@ import pytest
 from django.db import connection
 
 from ringround.imports import jobs, services
+from ringround.imports.models import Import
+from tests.factories import the_team
 
 # Ofcom drama numbers (nobody real): London 020 7946 0xxx, mobiles 07700 900xxx are not
 # "valid" to libphonenumber, so mobiles come from 07911 1xxxxx in the tests.
@@ -58,6 +60,8 @@ def import_now(path, *, mapping=None, save_as="", **options):
     run_options = {
         k: options.pop(k) for k in ("workers", "batch_size", "stop_after_batches") if k in options
     }
+    if options.get("kind", Import.Kind.CONTACTS) == Import.Kind.CONTACTS:
+        options.setdefault("team", the_team())
     job = services.create_import(path=path, **options)
     services.set_mapping(job, mapping or job.mapping, save_as=save_as)
     services.start_import(job, background=False)

@@ -8,10 +8,16 @@ from django.core.management import CommandError, call_command
 from ringround.contacts.models import Contact, Suppression
 from ringround.imports import jobs, services
 from ringround.imports.models import Import, SavedMapping
-from tests.factories import make_campaign
+from tests.factories import make_campaign, make_team, the_team
 from tests.imports.conftest import another_import_running, member_rows, write_csv
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _one_team():
+    """With one team, the command imports into it without being told."""
+    the_team()
 
 
 def run(*args):
@@ -40,7 +46,7 @@ def test_imports_a_file_with_progress_and_a_summary(tmp_path):
 
 def test_running_the_same_command_again_carries_on_after_a_kill(tmp_path):
     path = write_csv(tmp_path / "members.csv", member_rows(9))
-    job = services.create_import(path=path)
+    job = services.create_import(path=path, team=the_team())
     services.start_import(job, background=False)
     jobs.run_import(job, batch_size=2, stop_after_batches=2)  # then killed
     Import.objects.filter(pk=job.pk).update(heartbeat_at=job.heartbeat_at.replace(year=2020))
@@ -55,7 +61,7 @@ def test_running_the_same_command_again_carries_on_after_a_kill(tmp_path):
 
 def test_refuses_to_run_alongside_itself(tmp_path):
     path = write_csv(tmp_path / "members.csv", member_rows(4))
-    job = services.create_import(path=path)
+    job = services.create_import(path=path, team=the_team())
     services.start_import(job, background=False)
     jobs.run_import(job, batch_size=2, stop_after_batches=1)  # still "running"
     with another_import_running(), pytest.raises(CommandError, match="running now"):
@@ -102,3 +108,25 @@ def test_a_do_not_call_list(tmp_path):
     out, _err = run(path, "--suppressions", "--reason", "tps", "--no-progress")
     assert "2 created" in out
     assert Suppression.objects.count() == 2
+
+
+def test_with_several_teams_the_command_asks_which_and_imports_into_the_one_named(tmp_path):
+    other = make_team("Camden Unison")
+    path = write_csv(tmp_path / "members.csv", member_rows(3))
+    with pytest.raises(CommandError, match="Say which team with --team"):
+        run(path, "--no-progress")
+    assert Contact.objects.count() == 0
+    run(path, "--team", "camden unison", "--no-progress")
+    assert Contact.objects.filter(team=other).count() == 3
+    assert Contact.objects.exclude(team=other).count() == 0
+    with pytest.raises(CommandError, match="No team “Nobody”"):
+        run(path, "--team", "Nobody", "--no-progress", "--restart")
+
+
+def test_a_list_for_every_team_is_only_for_numbers(tmp_path):
+    make_team("Camden Unison")
+    path = write_csv(tmp_path / "tps.csv", [["020 7946 0001"]], header=["Number"])
+    with pytest.raises(CommandError, match="--every-team is for a list of numbers"):
+        run(path, "--every-team", "--no-progress")
+    run(path, "--suppressions", "--every-team", "--no-progress")
+    assert list(Suppression.objects.values_list("phone", "team")) == [("+442079460001", None)]

@@ -14,7 +14,14 @@ from ringround.contacts.phones import time_zone_for
 from ringround.imports import jobs, services
 from ringround.imports.contacts import ContactImporter, InFlight
 from ringround.imports.models import Import, RejectedRow
-from tests.factories import ALL_DAY, ContactFactory, UserFactory, make_campaign, make_volunteer
+from tests.factories import (
+    ALL_DAY,
+    ContactFactory,
+    make_campaign,
+    make_organiser,
+    make_volunteer,
+    the_team,
+)
 from tests.imports.conftest import (
     HEADER,
     another_import_running,
@@ -237,7 +244,7 @@ def test_a_killed_import_resumes_without_duplicates(tmp_path):
     rows = resumable_rows()
     expected, contacts = full_import_result(tmp_path, rows)
     path = write_csv(tmp_path / "f.csv", rows)
-    job = services.create_import(path=path)
+    job = services.create_import(path=path, team=the_team())
     services.start_import(job, background=False)
     jobs.run_import(job, batch_size=4, stop_after_batches=2)  # killed after two batches
     job.refresh_from_db()
@@ -272,7 +279,7 @@ def test_a_crash_mid_batch_loses_nothing_committed_and_can_be_rerun(tmp_path, mo
         return result
 
     monkeypatch.setattr(ContactImporter, "apply", crashing_apply)
-    job = services.create_import(path=path)
+    job = services.create_import(path=path, team=the_team())
     services.start_import(job, background=False)
     with pytest.raises(RuntimeError):
         jobs.run_import(job, batch_size=4)
@@ -288,7 +295,9 @@ def test_a_crash_mid_batch_loses_nothing_committed_and_can_be_rerun(tmp_path, mo
 
 
 def test_an_import_that_is_running_is_not_run_twice(tmp_path):
-    job = services.create_import(path=write_csv(tmp_path / "f.csv", member_rows(5)))
+    job = services.create_import(
+        path=write_csv(tmp_path / "f.csv", member_rows(5)), team=the_team()
+    )
     services.start_import(job, background=False)
     jobs.run_import(job, batch_size=2, stop_after_batches=1)
     with another_import_running(), pytest.raises(services.ImportBusy):
@@ -296,7 +305,9 @@ def test_an_import_that_is_running_is_not_run_twice(tmp_path):
 
 
 def test_a_killed_import_is_known_dead_at_once_on_postgresql(tmp_path):
-    job = services.create_import(path=write_csv(tmp_path / "f.csv", member_rows(5)))
+    job = services.create_import(
+        path=write_csv(tmp_path / "f.csv", member_rows(5)), team=the_team()
+    )
     services.start_import(job, background=False)
     jobs.run_import(job, batch_size=2, stop_after_batches=1)  # then killed
     job.refresh_from_db()
@@ -309,7 +320,7 @@ def test_a_killed_import_is_known_dead_at_once_on_postgresql(tmp_path):
 def test_starting_the_same_file_again_after_a_kill_creates_no_duplicates(tmp_path):
     """Even as a brand-new import (not a resume), nothing is created twice."""
     path = write_csv(tmp_path / "f.csv", member_rows(10))
-    job = services.create_import(path=path)
+    job = services.create_import(path=path, team=the_team())
     services.start_import(job, background=False)
     jobs.run_import(job, batch_size=3, stop_after_batches=2)
     again = import_now(path)
@@ -371,7 +382,7 @@ def test_an_import_into_a_campaign_makes_targets_once_and_respects_suppression(t
 
 
 def test_imported_contacts_can_be_added_to_a_campaign_by_tag_or_area(tmp_path):
-    organiser = UserFactory(can_organise=True)
+    organiser = make_organiser()
     campaign = make_campaign(organiser)
     rows = member_rows(3) + [["M9", "A", "B", "", landline(9), "Camden", "donor"]]
     job = import_now(write_csv(tmp_path / "f.csv", rows))
@@ -405,7 +416,7 @@ def test_every_import_is_in_the_audit_log(tmp_path):
 
 def test_header_names_are_guessed(tmp_path):
     path = write_csv(tmp_path / "f.csv", member_rows(1))
-    job = services.create_import(path=path)
+    job = services.create_import(path=path, team=the_team())
     assert job.mapping == [
         "external_id",
         "first_name",

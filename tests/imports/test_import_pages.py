@@ -10,7 +10,7 @@ from ringround.campaigns.models import Campaign
 from ringround.contacts.models import Contact, Suppression
 from ringround.imports import jobs, services
 from ringround.imports.models import Import, SavedMapping
-from tests.factories import UserFactory, make_campaign, make_volunteer
+from tests.factories import make_campaign, make_organiser, make_team, make_volunteer, the_team
 from tests.imports.conftest import csv_bytes, landline, member_rows
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +24,7 @@ FORMULAS = [
 
 @pytest.fixture
 def organiser(client):
-    user = UserFactory(can_organise=True)
+    user = make_organiser()
     client.force_login(user)
     return user
 
@@ -161,15 +161,16 @@ def test_volunteers_cannot_import(client):
     assert Import.objects.count() == 0
 
 
-def test_another_organisers_import_is_not_found(client, organiser):
-    other = UserFactory(can_organise=True)
-    job = services.create_import(path=_file(member_rows(1)), by=other)
+def test_another_teams_import_is_not_found(client, organiser):
+    other_team = make_team()
+    other = make_organiser(other_team)
+    job = services.create_import(path=_file(member_rows(1)), by=other, team=other_team)
     for name in ("imports:import", "imports:import_progress", "imports:import_rejected"):
         assert client.get(reverse(name, args=[job.public_id])).status_code == 404
 
 
-def test_an_organiser_cannot_import_into_someone_elses_campaign(client, organiser):
-    other_campaign = make_campaign(UserFactory(can_organise=True))
+def test_an_organiser_cannot_import_into_another_teams_campaign(client, organiser):
+    other_campaign = make_campaign(make_organiser(make_team()))
     response = upload(client, csv_bytes(member_rows(1)), campaign=other_campaign.public_id)
     assert response.status_code == 400
     assert Import.objects.count() == 0
@@ -186,7 +187,7 @@ def _file(rows):
 
 def test_an_upload_over_the_limit_is_refused_before_it_is_stored(client, organiser, settings):
     settings.RINGROUND_MAX_UPLOAD_BYTES = 200 * 1024
-    Contact.objects.create(phone="+442079460999")
+    Contact.objects.create(phone="+442079460999", team=the_team())
     response = upload(client, b"a,b,phone\r\n" + b"x,y,020 7946 0001\r\n" * 20_000)
     assert response.status_code == 413
     assert (

@@ -5,7 +5,8 @@ import pytest
 from ringround.contacts.models import Contact
 from ringround.imports import services
 from ringround.imports.mapping import check_mapping, guess_mapping
-from ringround.imports.models import SavedMapping
+from ringround.imports.models import Import, SavedMapping
+from tests.factories import make_team, the_team
 from tests.imports.conftest import import_now, landline, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -57,7 +58,7 @@ def test_a_saved_mapping_is_offered_for_the_next_file_of_the_same_shape(tmp_path
     first = write_csv(
         tmp_path / "jan.csv", [["A1", "Jane Smith", landline(1), "Holborn"]], header=header
     )
-    job = services.create_import(path=first)
+    job = services.create_import(path=first, team=the_team())
     assert job.mapping == ["external_id", "custom", "phone", "area"]
     corrected = ["external_id", "full_name", "phone", "area"]
     services.set_mapping(job, corrected, save_as="Ward export")
@@ -66,8 +67,17 @@ def test_a_saved_mapping_is_offered_for_the_next_file_of_the_same_shape(tmp_path
     second = write_csv(
         tmp_path / "feb.csv", [["A2", "Bob Jones", landline(2), "Camden"]], header=header
     )
-    assert services.matching_saved_mapping(["Ref", "Who", "Number", "Ward"]) == saved
-    assert services.matching_saved_mapping(["Ref", "Who", "Number"]) is None
+
+    def shaped(headers, team=None):
+        return Import(team=team or the_team(), headers=headers)
+
+    assert services.matching_saved_mapping(shaped(["Ref", "Who", "Number", "Ward"])) == saved
+    assert services.matching_saved_mapping(shaped(["Ref", "Who", "Number"])) is None
+    other_team = make_team()
+    assert (
+        services.matching_saved_mapping(shaped(["Ref", "Who", "Number", "Ward"], other_team))
+        is None
+    )
     job = import_now(second, saved_mapping=saved)
     assert job.mapping == corrected
     assert Contact.objects.get().first_name == "Bob"
@@ -75,7 +85,8 @@ def test_a_saved_mapping_is_offered_for_the_next_file_of_the_same_shape(tmp_path
 
 def test_a_bad_mapping_is_refused_with_the_reason(tmp_path):
     job = services.create_import(
-        path=write_csv(tmp_path / "f.csv", [["A", "B", "C", "", landline(1), "", ""]])
+        team=the_team(),
+        path=write_csv(tmp_path / "f.csv", [["A", "B", "C", "", landline(1), "", ""]]),
     )
     with pytest.raises(services.MappingProblem, match="Only one column"):
         services.set_mapping(

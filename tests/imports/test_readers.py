@@ -10,7 +10,7 @@ from ringround.contacts.models import Contact
 from ringround.imports import services
 from ringround.imports.models import Import
 from ringround.imports.readers import FileProblem, inspect_file, open_rows
-from tests.factories import ContactFactory
+from tests.factories import ContactFactory, the_team
 from tests.imports.conftest import csv_bytes, import_now, landline, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -113,7 +113,7 @@ def assert_refused(tmp_path, data: bytes, message: str, name="f.csv"):
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(FileProblem, match=message):
-        services.create_import(path=path)
+        services.create_import(path=path, team=the_team())
     assert Import.objects.count() == 0
     assert Contact.objects.count() == 1
 

@@ -15,6 +15,7 @@ from ringround.imports import copies
 from ringround.imports import services as import_services
 from ringround.imports.models import Import, RejectedRow
 from ringround.privacy import services
+from tests.factories import the_team
 from tests.imports.conftest import csv_bytes, import_now, write_csv
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +35,7 @@ def imported_with_sam(tmp_path):
 
 def upload_waiting_for_its_mapping(organiser, name="later.csv"):
     upload = SimpleUploadedFile(name, csv_bytes(OTHERS + SAMS_ROWS))
-    return import_services.store_upload(upload, by=organiser)
+    return import_services.store_upload(upload, by=organiser, team=the_team())
 
 
 def test_subject_access_reports_the_copies_imports_hold(world, tmp_path):

@@ -9,7 +9,7 @@ from django.urls import reverse
 from ringround.audit.models import AuditEvent
 from ringround.contacts.models import Contact, Suppression
 from ringround.privacy import services
-from tests.factories import UserFactory
+from tests.factories import make_organiser, organiser_of
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def test_strangers_are_sent_to_log_in(client, world):
 
 @pytest.mark.parametrize("role", ["organiser", "volunteer"])
 def test_everyone_but_admins_is_refused(client, world, role):
-    user = world.campaign.organisers.get() if role == "organiser" else world.volunteer
+    user = organiser_of(world.campaign) if role == "organiser" else world.volunteer
     client.force_login(user)
     for method, url, data in pages(world):
         assert getattr(client, method)(url, data).status_code == 403, url
@@ -44,7 +44,7 @@ def test_everyone_but_admins_is_refused(client, world, role):
 
 
 def test_staff_without_superuser_is_refused(client, world):
-    client.force_login(UserFactory(is_staff=True, can_organise=True))
+    client.force_login(make_organiser(is_staff=True))
     assert client.get(reverse("privacy:search")).status_code == 403
 
 

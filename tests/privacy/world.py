@@ -19,6 +19,7 @@ from tests.factories import (
     claim_and_record,
     make_campaign,
     make_volunteer,
+    organiser_of,
 )
 
 NOON = dt.datetime(2027, 5, 4, 11, 0, tzinfo=dt.UTC)  # 12:00 in London
@@ -86,7 +87,7 @@ def build_world() -> World:
     call(campaign, volunteer, "no_answer")
     record_event(volunteer, "contact.view", person, campaign=campaign, fields=["first_name"])
 
-    finished = make_campaign(campaign.organisers.get(), name="Old survey")
+    finished = make_campaign(organiser_of(campaign), name="Old survey")
     call_targets.add_contacts(finished, Contact.objects.filter(pk=person.pk))
     campaign_services.set_status(finished, Campaign.Status.FINISHED)
     return World(admin, person, others, campaign, finished, volunteer, issue, comment)

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from ringround.audit.models import AuditEvent
 from ringround.campaigns import services as campaign_services
-from tests.factories import claim_and_record, make_campaign, make_volunteer
+from tests.factories import claim_and_record, make_campaign, make_volunteer, organiser_of
 
 pytestmark = pytest.mark.django_db
 NOON = dt.datetime(2027, 5, 4, 11, 0, tzinfo=dt.UTC)
@@ -41,7 +41,7 @@ def campaign_with_calls():
 
 def test_results_show_counts_by_outcome_answers_and_volunteer(client, campaign_with_calls):
     campaign = campaign_with_calls
-    client.force_login(campaign.organisers.get())
+    client.force_login(organiser_of(campaign))
     html = client.get(reverse("reports:results", args=[campaign.public_id])).content.decode()
     assert "<b>3</b>calls made" in html
     assert "<td>Answered</td><td>2</td>" in html
@@ -51,7 +51,7 @@ def test_results_show_counts_by_outcome_answers_and_volunteer(client, campaign_w
 
 def test_results_partial_refreshes_over_htmx(client, campaign_with_calls):
     campaign = campaign_with_calls
-    client.force_login(campaign.organisers.get())
+    client.force_login(organiser_of(campaign))
     response = client.get(
         reverse("reports:results", args=[campaign.public_id]), headers={"HX-Request": "true"}
     )
@@ -61,7 +61,7 @@ def test_results_partial_refreshes_over_htmx(client, campaign_with_calls):
 
 def test_export_has_one_column_per_question_and_neutralised_cells(client, campaign_with_calls):
     campaign = campaign_with_calls
-    organiser = campaign.organisers.get()
+    organiser = organiser_of(campaign)
     client.force_login(organiser)
     response = client.get(reverse("reports:export_calls", args=[campaign.public_id]))
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))

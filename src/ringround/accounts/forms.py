@@ -4,7 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from ringround.audit.services import client_ip
 
-from .models import User
+from .models import TeamMember, User
 from .services import too_many_login_failures
 
 
@@ -52,3 +52,33 @@ class SignupForm(forms.ModelForm):
             except forms.ValidationError as exc:
                 self.add_error("password", exc)
         return cleaned
+
+
+class InviteOrganiserForm(forms.Form):
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    name = forms.CharField(max_length=150, required=False, help_text="For a new account.")
+    role = forms.ChoiceField(choices=TeamMember.Role.choices, initial=TeamMember.Role.ORGANISER)
+
+
+class TeamRoleForm(forms.Form):
+    role = forms.ChoiceField(choices=TeamMember.Role.choices)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=200, label="Team name")
+    first_admin = forms.EmailField(
+        required=False,
+        label="Team admin's email (optional)",
+        help_text="Someone with an account already; you can invite people once it exists.",
+    )
+
+    def clean_first_admin(self):
+        email = self.cleaned_data["first_admin"].strip().lower()
+        if not email:
+            return None
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            raise forms.ValidationError(
+                "No account with this email yet: create the team, then invite them from its page."
+            )
+        return user

@@ -1,7 +1,10 @@
-"""People and their roles.
+"""People, teams and roles.
 
-An admin is a superuser. An organiser is anyone who organises at least one campaign (or may
-create them: ``can_organise``). A volunteer is a member of a campaign they joined by invite.
+An admin is a superuser: they see every team. An organiser belongs to one or more teams (a
+local party, a union branch, a national office) as a team admin or an organiser; a team owns
+its contacts, imports, suppression entries and campaigns, and its organisers see those and
+nothing of other teams. A team admin also manages the team's people. A volunteer is a member
+of a campaign they joined by invite, and belongs to no team.
 """
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
@@ -22,7 +25,7 @@ class UserManager(BaseUserManager):
         return user
 
     def create_superuser(self, email, password=None, **extra):
-        extra.update(is_staff=True, is_superuser=True, can_organise=True)
+        extra.update(is_staff=True, is_superuser=True)
         return self.create_user(email, password, **extra)
 
 
@@ -33,9 +36,6 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     name = models.CharField(max_length=150)
     public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
-    can_organise = models.BooleanField(
-        default=False, help_text="May create campaigns and import contacts."
-    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = ["name"]
@@ -63,3 +63,64 @@ class UserSession(models.Model):
 
     def __str__(self):
         return f"{self.user} from {self.ip_address}"
+
+
+class TeamQuerySet(models.QuerySet):
+    def organised_by(self, user):
+        """The teams whose data this person may see: all of them for an admin."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(members__user=user)
+
+    def managed_by(self, user):
+        """The teams whose people this person may manage."""
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_superuser:
+            return self
+        return self.filter(members__user=user, members__role=TeamMember.Role.ADMIN)
+
+
+class Team(models.Model):
+    """A group that runs campaigns and owns what they use."""
+
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
+    name = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class TeamMember(models.Model):
+    """An organiser's place in a team, and what they may do there."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Team admin"
+        ORGANISER = "organiser", "Organiser"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="team_memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.ORGANISER)
+    added_at = models.DateTimeField(auto_now_add=True)
+    added_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["team", "user__name", "user__email"]
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="team_member_unique")]
+
+    def __str__(self):
+        return f"{self.user} in {self.team} ({self.get_role_display()})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN

@@ -4,7 +4,10 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django_otp import user_has_device
+
+from .models import Team
 
 
 def second_factor_missing(user) -> str | None:
@@ -21,7 +24,15 @@ def second_factor_missing(user) -> str | None:
 
 
 def is_organiser(user) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.can_organise)
+    """An admin, or a member of some team (which teams: ``Team.objects.organised_by``)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    cached = getattr(user, "_is_organiser", None)
+    if cached is None:
+        cached = user._is_organiser = user.team_memberships.exists()
+    return cached
 
 
 def organiser_required(view):
@@ -50,3 +61,16 @@ def admin_required(view):
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
     return wrapped
+
+
+def team_for_organiser(user, public_id: str) -> Team:
+    """A team the person organises in (any team, for an admin); 404 for any other, so that
+    another team's existence is not given away."""
+    team = Team.objects.organised_by(user).filter(public_id=public_id).first()
+    if team is None:
+        raise Http404("No such team")
+    return team
+
+
+def may_manage_team(user, team: Team) -> bool:
+    return Team.objects.managed_by(user).filter(pk=team.pk).exists()

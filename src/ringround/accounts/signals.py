@@ -36,7 +36,7 @@ def forget_session(sender, request, user, **kwargs):
         UserSession.objects.filter(session_key=request.session.session_key).delete()
 
 
-ROLE_FLAGS = ("is_superuser", "is_staff", "can_organise", "is_active")
+ROLE_FLAGS = ("is_superuser", "is_staff", "is_active")
 
 
 @receiver(pre_save, sender=User)

@@ -3,6 +3,8 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -13,7 +15,9 @@ from ringround.campaigns import services as campaign_services
 from ringround.campaigns.services import CampaignError
 
 from . import services
-from .forms import LoginForm, SignupForm
+from .forms import InviteOrganiserForm, LoginForm, SignupForm, TeamForm, TeamRoleForm
+from .models import Team, TeamMember
+from .permissions import may_manage_team, organiser_required, team_for_organiser
 
 
 class LoginView(auth_views.LoginView):
@@ -115,3 +119,121 @@ def url_has_allowed_host_and_scheme_or_home(request, url):
     if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
         return url
     return reverse("home")
+
+
+# --- teams and their people -----------------------------------------------------------------
+
+
+@organiser_required
+def teams(request):
+    """The teams the person organises in (all, for an admin, who also creates them here)."""
+    mine = Team.objects.organised_by(request.user)
+    form = TeamForm(request.POST or None) if request.user.is_superuser else None
+    if form is not None and request.method == "POST" and form.is_valid():
+        try:
+            team = services.create_team(
+                form.cleaned_data["name"],
+                by=request.user,
+                first_admin=form.cleaned_data["first_admin"],
+                request=request,
+            )
+        except services.TeamError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"Team “{team.name}” created.")
+            return redirect("accounts:team", team.public_id)
+    if form is None and mine.count() == 1:
+        return redirect("accounts:team", mine.get().public_id)
+    status = 400 if form is not None and form.errors else 200
+    return render(request, "accounts/teams.html", {"teams": mine, "form": form}, status=status)
+
+
+@organiser_required
+def team(request, team_id):
+    """Who has access to the team, with what role; a team admin invites, changes roles and
+    removes people here."""
+    team = team_for_organiser(request.user, team_id)
+    manages = may_manage_team(request.user, team)
+    form = InviteOrganiserForm(request.POST or None) if manages else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied("Only the team's admins can add people.")
+        if form.is_valid():
+            try:
+                member, new_account = services.invite_organiser(
+                    team, **form.cleaned_data, by=request.user, request=request
+                )
+            except services.TeamError as exc:
+                form.add_error("email", str(exc))
+            else:
+                messages.success(
+                    request,
+                    f"{member.user.email} added as {member.get_role_display().lower()}; "
+                    + (
+                        "an email asks them to choose a password."
+                        if new_account
+                        else "they can sign in now."
+                    ),
+                )
+                return redirect("accounts:team", team.public_id)
+    members = team.members.select_related("user", "added_by")
+    return render(
+        request,
+        "accounts/team.html",
+        {
+            "team": team,
+            "members": members,
+            "manages": manages,
+            "form": form,
+            "roles": TeamMember.Role.choices,
+            "campaign_count": team.campaigns.count(),
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+def _member_to_manage(request, team_id, member_id) -> TeamMember:
+    team = team_for_organiser(request.user, team_id)
+    if not may_manage_team(request.user, team):
+        raise PermissionDenied("Only the team's admins can change who has access.")
+    member = team.members.select_related("user", "team").filter(pk=member_id).first()
+    if member is None:
+        raise Http404("No such person in this team")
+    return member
+
+
+@organiser_required
+@require_POST
+def team_role(request, team_id, member_id):
+    member = _member_to_manage(request, team_id, member_id)
+    form = TeamRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role.")
+    else:
+        try:
+            services.change_role(
+                member, form.cleaned_data["role"], by=request.user, request=request
+            )
+        except services.TeamError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(
+                request,
+                f"{member.user} is now {dict(TeamMember.Role.choices)[form.cleaned_data['role']].lower()}.",
+            )
+    return redirect("accounts:team", member.team.public_id)
+
+
+@organiser_required
+def team_remove(request, team_id, member_id):
+    """Asks first; removing takes effect on the person's next request."""
+    member = _member_to_manage(request, team_id, member_id)
+    if request.method == "POST":
+        try:
+            services.remove_team_member(member, by=request.user, request=request)
+        except services.TeamError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{member.user} no longer has access to {member.team.name}.")
+        return redirect("accounts:team", member.team.public_id)
+    return render(request, "accounts/team_remove.html", {"member": member, "team": member.team})

@@ -81,7 +81,13 @@ class CallTargetQuerySet(models.QuerySet):
         ``open_zones``), under the attempt limit, and not on the suppression list."""
         return self.filter(
             campaign=campaign, time_zone__one_of=open_zones, attempts__lt=max_attempts
-        ).exclude(Exists(Suppression.objects.filter(phone=OuterRef("phone"))))
+        ).exclude(
+            Exists(
+                Suppression.objects.for_campaign(OuterRef("campaign")).filter(
+                    phone=OuterRef("phone")
+                )
+            )
+        )
 
     def claimable_now(self, campaign, now):
         """What a claim may hand out now: ready or lapsed, and may be called."""

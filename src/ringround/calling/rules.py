@@ -462,7 +462,12 @@ def _store_call(call, volunteer, outcome, terms) -> Call | None:
                 else Suppression.Reason.REQUESTED
             )
             targets.suppress_number(
-                target.phone, reason=reason, by=volunteer, note=f"Outcome: {outcome.label}"
+                target.phone,
+                team=call.campaign.team,
+                reason=reason,
+                by=volunteer,
+                note=f"Outcome: {outcome.label}",
+                campaign=call.campaign,
             )
     return call
 

@@ -29,8 +29,10 @@ CHUNK = 900  # keys per IN (…) query: within SQLite's limit on query parameter
 def add_contacts(campaign: Campaign, contacts=None) -> int:
     """Make call targets of contacts (default: the campaign's targeting); how many are new.
 
-    Contacts already targeted are left alone; a suppressed number goes in as suppressed."""
+    Only the campaign's own team's contacts are ever added, whatever was asked for. Contacts
+    already targeted are left alone; a suppressed number goes in as suppressed."""
     contacts = matching_contacts(campaign) if contacts is None else contacts
+    contacts = contacts.filter(team_id=campaign.team_id)
     rows = contacts.values_list("id", "phone", "time_zone").iterator(chunk_size=5000)
     added = add_contact_rows(campaign.pk, rows)
     refresh_time_zones(campaign)
@@ -90,9 +92,9 @@ def _add_chunk(campaign_id: int, rows: list) -> int:
         ).values_list("contact_id", flat=True)
     )
     suppressed = set(
-        Suppression.objects.filter(phone__in={row[1] for row in rows}).values_list(
-            "phone", flat=True
-        )
+        Suppression.objects.for_campaign(campaign_id)
+        .filter(phone__in={row[1] for row in rows})
+        .values_list("phone", flat=True)
     )
     new = {}
     for contact_id, phone, time_zone in rows:
@@ -135,38 +137,60 @@ def _stop(targets, **also) -> int:
     return targets.update(**CallTarget.stopped(), **also)
 
 
+def _in_scope(targets, team):
+    """The targets a suppression for ``team`` (``None``: every team) applies to."""
+    return targets if team is None else targets.filter(campaign__team=team)
+
+
 @transaction.atomic
 def suppress_number(
-    phone: str, *, reason=Suppression.Reason.REQUESTED, by=None, note="", request=None
+    phone: str,
+    *,
+    team,
+    reason=Suppression.Reason.REQUESTED,
+    by=None,
+    note="",
+    campaign=None,
+    request=None,
 ) -> Suppression:
-    """Never call this number again, in any campaign; frees anyone holding it now."""
+    """Never call this number again in ``team``'s campaigns (``team=None``: in every
+    campaign of every team); frees anyone holding it now. ``campaign``: the call that asked."""
     e164 = phone if phone.startswith("+") else normalise(phone).e164
-    suppression, _created = add_suppression(e164, reason=reason, by=by, note=note, request=request)
-    _stop(CallTarget.objects.filter(phone=e164).live())
+    suppression, _created = add_suppression(
+        e164, team=team, reason=reason, by=by, note=note, campaign=campaign, request=request
+    )
+    _stop(_in_scope(CallTarget.objects.filter(phone=e164).live(), team))
     return suppression
 
 
 @transaction.atomic
-def unsuppress_number(phone: str, *, by=None, request=None) -> bool:
-    """Lift a suppression; the targets it stopped become callable again."""
+def unsuppress_number(phone: str, *, team, by=None, request=None) -> bool:
+    """Lift ``team``'s suppression of a number (``None``: the one for every team); the
+    targets it stopped become callable again, unless another entry still covers them."""
     try:
         e164 = phone if phone.startswith("+") else normalise(phone).e164
     except InvalidPhone:
         return False
-    if not remove_suppression(e164, by=by, request=request):
+    if not remove_suppression(e164, team=team, by=by, request=request):
         return False
-    CallTarget.objects.filter(phone=e164, state=CallTarget.State.SUPPRESSED).update(
-        state=CallTarget.State.READY
-    )
+    stopped = CallTarget.objects.filter(phone=e164, state=CallTarget.State.SUPPRESSED)
+    _in_scope(stopped, team).exclude(_on_the_list()).update(state=CallTarget.State.READY)
     return True
 
 
-def stop_suppressed() -> int:
-    """Stop every live target whose number is on the suppression list (after a list is
-    imported). Claims check the list anyway; this frees the volunteers holding them and
-    shows it in the figures. Returns how many stopped."""
-    on_the_list = Exists(Suppression.objects.filter(phone=OuterRef("phone")))
-    return _stop(CallTarget.objects.live().filter(on_the_list))
+def _on_the_list():
+    """A target's number is suppressed for its campaign."""
+    return Exists(
+        Suppression.objects.for_campaign(OuterRef("campaign_id")).filter(phone=OuterRef("phone"))
+    )
+
+
+def stop_suppressed(team) -> int:
+    """Stop every live target whose number is on the suppression list, among ``team``'s
+    campaigns (``None``: every team's), after a list is imported. Claims check the list
+    anyway; this frees the volunteers holding them and shows it in the figures. Returns how
+    many stopped."""
+    return _stop(_in_scope(CallTarget.objects.live(), team).filter(_on_the_list()))
 
 
 def erase_contact(contact: Contact, placeholder: str) -> int:

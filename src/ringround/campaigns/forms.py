@@ -54,8 +54,20 @@ class CampaignForm(forms.ModelForm):
             "target_areas": "…in any of these areas (comma-separated; empty: all areas)",
         }
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, teams=None, **kwargs):
+        """``teams``: on a new campaign, the teams it may be for (chosen only if several)."""
         super().__init__(*args, **kwargs)
+        if teams is not None:
+            self.fields["team"] = forms.ModelChoiceField(
+                queryset=teams, empty_label=None, label="Team", to_field_name="public_id"
+            )
+            only = list(teams[:2])
+            self.only_team = only[0] if len(only) == 1 else None
+            if self.only_team is not None:
+                self.fields["team"].widget = forms.HiddenInput()
+                self.fields["team"].required = False
+                self.initial["team"] = self.only_team.public_id
+            self.order_fields(["team"])
         if self.instance.pk:
             self.initial["calling_days"] = list(self.instance.calling_days)
             self.initial["visible_fields"] = self.instance.fields_for_volunteer()
@@ -63,6 +75,9 @@ class CampaignForm(forms.ModelForm):
             self.initial.setdefault("visible_fields", ["first_name", "last_name", "area", "phone"])
         self.fields["lease_minutes"].min_value = 1
         self.fields["lease_minutes"].widget.attrs.update(min=1, max=120)
+
+    def clean_team(self):
+        return self.cleaned_data["team"] or self.only_team
 
     def clean_calling_days(self):
         return "".join(sorted(self.cleaned_data["calling_days"]))

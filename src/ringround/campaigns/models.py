@@ -41,9 +41,12 @@ MERGE_FIELD_SOURCES = {
 
 class CampaignQuerySet(models.QuerySet):
     def organised_by(self, user):
+        """The campaigns of the teams this person organises in (every one for an admin)."""
+        if not user.is_authenticated:
+            return self.none()
         if user.is_superuser:
             return self
-        return self.filter(organisers=user)
+        return self.filter(team__members__user=user)
 
     def joined_by(self, user):
         return self.filter(memberships__user=user)
@@ -63,8 +66,8 @@ class Campaign(models.Model):
     script = models.TextField(
         blank=True, help_text="Markdown. Merge fields such as {{ first_name }} are filled in."
     )
-    organisers = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="organised_campaigns"
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, related_name="campaigns", db_index=False
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -197,7 +200,8 @@ class OutcomeCode(models.Model):
     )
     max_attempts = models.PositiveIntegerField(default=3)
     suppresses = models.BooleanField(
-        default=False, help_text="Adds the number to the suppression list, for every campaign."
+        default=False,
+        help_text="Adds the number to the team's suppression list, for all its campaigns.",
     )
 
     objects = OutcomeCodeQuerySet.as_manager()

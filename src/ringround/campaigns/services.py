@@ -7,6 +7,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from ringround import rawsql
+from ringround.accounts.models import Team
 from ringround.audit.services import record_event
 from ringround.contacts.models import Contact
 from ringround.ids import new_token
@@ -32,11 +33,19 @@ class CampaignError(Exception):
 
 @transaction.atomic
 def create_campaign(
-    organiser, *, name: str, brief: str = "", script: str = "", **fields
+    organiser, *, name: str, team=None, brief: str = "", script: str = "", **fields
 ) -> Campaign:
+    """A campaign of ``team`` (default: the organiser's team, if they have only one)."""
+    teams = Team.objects.organised_by(organiser)
+    if team is None:
+        mine = list(teams[:2])
+        if len(mine) != 1:
+            raise CampaignError("Choose which team the campaign is for.")
+        team = mine[0]
+    elif not teams.filter(pk=team.pk).exists():
+        raise CampaignError("You can only create campaigns for your own teams.")
     fields.setdefault("visible_fields", list(DEFAULT_VISIBLE_FIELDS))
-    campaign = Campaign.objects.create(name=name, brief=brief, script=script, **fields)
-    campaign.organisers.add(organiser)
+    campaign = Campaign.objects.create(team=team, name=name, brief=brief, script=script, **fields)
     OutcomeCode.objects.bulk_create(
         OutcomeCode(
             campaign=campaign,
@@ -135,8 +144,9 @@ def join_campaign(campaign: Campaign, user, *, token: str, request=None) -> Memb
 
 
 def matching_contacts(campaign: Campaign):
-    """Contacts the campaign's targeting selects: any of its tags, within any of its areas."""
-    contacts = Contact.objects.all()
+    """The team's contacts the campaign's targeting selects: any of its tags, within any of
+    its areas."""
+    contacts = Contact.objects.filter(team_id=campaign.team_id)
     tags, areas = campaign.tag_list(), campaign.area_list()
     if tags:
         tag_filter = Q()

@@ -5,6 +5,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from ringround.accounts.models import Team
 from ringround.accounts.permissions import organiser_required
 from ringround.calling import services as calling_services
 from ringround.calling import targets
@@ -28,13 +29,18 @@ SAMPLE_CONTACT = {
 
 @organiser_required
 def campaign_list(request):
-    campaigns = Campaign.objects.organised_by(request.user).order_by("-created_at")
+    campaigns = (
+        Campaign.objects.organised_by(request.user).select_related("team").order_by("-created_at")
+    )
     return render(request, "campaigns/list.html", {"campaigns": campaigns})
 
 
 @organiser_required
 def campaign_create(request):
-    form = CampaignForm(request.POST or None)
+    teams = Team.objects.organised_by(request.user)
+    if not teams.exists():
+        return render(request, "campaigns/no_team.html", status=403)
+    form = CampaignForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items()}
         campaign = services.create_campaign(request.user, **data)

@@ -20,7 +20,7 @@ TABLE = Contact._meta.db_table
 # A contact keeps the source they first came from when a later import updates them.
 UPDATED_FIELDS = tuple(name for name in CONTACT_FIELDS if name != "source")
 PHONE = CONTACT_FIELDS.index("phone")
-INSERTED = ("id", "public_id", *CONTACT_FIELDS, "created_at", "updated_at")
+INSERTED = ("id", "public_id", "team_id", *CONTACT_FIELDS, "created_at", "updated_at")
 CHUNK = 900  # keys per IN (…) on SQLite: within its limit on query parameters
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -49,11 +49,12 @@ def reserve_ids(count: int) -> list[int]:
 _sequence = [None]
 
 
-def rows_matching(phones: list[str], external_ids: list[str]) -> list[tuple]:
-    """Stored contacts with any of these phones or external ids: ``(id, row)`` each."""
+def rows_matching(team_id: int, phones: list[str], external_ids: list[str]) -> list[tuple]:
+    """The team's stored contacts with any of these phones or external ids: ``(id, row)``
+    each. (Another team's contact with the same number is another team's.)"""
     columns = ", ".join(f'"{name}"' for name in CONTACT_FIELDS)
     if is_postgres():
-        found = _matching_on_postgresql(columns, phones, external_ids)
+        found = _matching_on_postgresql(team_id, columns, phones, external_ids)
     else:
         found = {}
         with connection.cursor() as cursor:
@@ -67,16 +68,16 @@ def rows_matching(phones: list[str], external_ids: list[str]) -> list[tuple]:
                 for start in range(0, len(keys), CHUNK):
                     chunk = keys[start : start + CHUNK]
                     cursor.execute(
-                        f'SELECT "id", {columns} FROM "{TABLE}" '
-                        f'WHERE "{column}" IN ({", ".join(["%s"] * len(chunk))}) {also}',
-                        chunk,
+                        f'SELECT "id", {columns} FROM "{TABLE}" WHERE "team_id" = %s '
+                        f'AND "{column}" IN ({", ".join(["%s"] * len(chunk))}) {also}',
+                        [team_id, *chunk],
                     )
                     found.update((row[0], row) for row in cursor.fetchall())
         found = found.values()
     return [(row[0], tuple(row[1:])) for row in found]
 
 
-def _matching_on_postgresql(columns, phones, external_ids):
+def _matching_on_postgresql(team_id, columns, phones, external_ids):
     """One query. The keys go as two strings split on the server: adapting a 10,000-item
     list parameter in Python cost more than the query. JSON comes back as text, as stored."""
     import psycopg  # only on PostgreSQL: SQLite installs need not have it
@@ -91,9 +92,9 @@ def _matching_on_postgresql(columns, phones, external_ids):
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            f'SELECT "id", {columns} FROM "{TABLE}" '
-            f"WHERE phone = ANY({split}) OR (external_id <> '' AND external_id = ANY({split}))",
-            keys,
+            f'SELECT "id", {columns} FROM "{TABLE}" WHERE team_id = %s AND '
+            f"(phone = ANY({split}) OR (external_id <> '' AND external_id = ANY({split})))",
+            [team_id, *keys],
             # Never a prepared statement: its generic plan, not knowing how long the arrays
             # are, would scan the whole table, batch after batch.
             prepare=False,
@@ -106,18 +107,19 @@ def _joined(values) -> str | None:
     return text if text.count("\x1f") == max(len(values) - 1, 0) else None
 
 
-def insert_rows(rows: list[tuple], ids: list[int] | None = None) -> list[int]:
-    """Create contacts from rows; their ids (``ids``: reserved already, PostgreSQL)."""
+def insert_rows(team_id: int, rows: list[tuple], ids: list[int] | None = None) -> list[int]:
+    """Create the team's contacts from rows; their ids (``ids``: reserved already,
+    PostgreSQL)."""
     if not rows:
         return []
     if is_postgres():
         ids = ids or reserve_ids(len(rows))
-        _copy_insert(rows, ids)
+        _copy_insert(team_id, rows, ids)
         return ids
-    return _sqlite_insert(rows)
+    return _sqlite_insert(team_id, rows)
 
 
-def _copy_insert(rows, ids) -> None:
+def _copy_insert(team_id, rows, ids) -> None:
     """COPY the batch in order of phone number, with its (random) public ids sorted too: the
     two indexes that take random keys are then filled in order, which costs PostgreSQL much
     less work than the file's order. (Ids stay as reserved, in file order.)"""
@@ -128,7 +130,7 @@ def _copy_insert(rows, ids) -> None:
     bodies = _copy_lines(rows)
     text = "".join(
         [
-            f"{ids[i]}\t{public_id}\t{body}\t{stamp}\t{stamp}\n"
+            f"{ids[i]}\t{public_id}\t{team_id}\t{body}\t{stamp}\t{stamp}\n"
             for i, public_id, body in zip(order, public_ids, bodies, strict=True)
         ]
     )
@@ -154,7 +156,7 @@ def _copy_lines(rows: list[tuple]) -> list[str]:
     return ["\t".join(value.translate(_COPY_ESCAPES) for value in row) for row in rows]
 
 
-def _sqlite_insert(rows) -> list[int]:
+def _sqlite_insert(team_id, rows) -> list[int]:
     """Ids follow the table's highest, which is safe: the batch holds SQLite's write lock
     (``transaction_mode: IMMEDIATE``)."""
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
@@ -167,7 +169,7 @@ def _sqlite_insert(rows) -> list[int]:
         first = (cursor.fetchone()[0] or 0) + 1
         ids = list(range(first, first + len(rows)))
         values = [
-            (pk, public_id, *row, stamp, stamp)
+            (pk, public_id, team_id, *row, stamp, stamp)
             for pk, public_id, row in zip(ids, new_public_ids(len(rows)), rows, strict=True)
         ]
         cursor.executemany(
@@ -216,18 +218,23 @@ def _copy_update(values) -> None:
         cursor.execute("DELETE FROM ringround_contact_update")
 
 
-def add_suppressions(numbers: list[str], *, reason: str, note: str, by_id=None) -> set[str]:
-    """Put numbers (E.164) on the suppression list; those that were not on it already."""
+def add_suppressions(
+    numbers: list[str], *, team_id: int | None, reason: str, note: str, by_id=None
+) -> set[str]:
+    """Put numbers (E.164) on a team's suppression list (``team_id=None``: the list for
+    every team); those that were not on it already."""
     numbers = list(dict.fromkeys(numbers))
     known = set()
     for start in range(0, len(numbers), CHUNK):
         known.update(
-            Suppression.objects.filter(phone__in=numbers[start : start + CHUNK]).values_list(
-                "phone", flat=True
-            )
+            Suppression.objects.filter(
+                team_id=team_id, phone__in=numbers[start : start + CHUNK]
+            ).values_list("phone", flat=True)
         )
     new = [
-        Suppression(phone=e164, reason=reason, note=note[:500], created_by_id=by_id)
+        Suppression(
+            phone=e164, team_id=team_id, reason=reason, note=note[:500], created_by_id=by_id
+        )
         for e164 in numbers
         if e164 not in known
     ]

@@ -28,6 +28,9 @@ class Contact(models.Model):
     here uses, and that a million-row import would write for nothing."""
 
     public_id = models.CharField(max_length=16, default=new_public_id, editable=False)
+    team = models.ForeignKey(
+        "accounts.Team", on_delete=models.PROTECT, related_name="contacts", db_index=False
+    )
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField("phone (E.164)", max_length=20)
@@ -52,7 +55,7 @@ class Contact(models.Model):
     objects = ContactQuerySet.as_manager()
 
     # Kept by Ringround about the record, not data about the person.
-    BOOKKEEPING = ("id", "public_id", "created_at", "updated_at")
+    BOOKKEEPING = ("id", "public_id", "team", "created_at", "updated_at")
     # Of the person's data (``CONTACT_FIELDS``), what erasure keeps: coarse facts that
     # anonymous figures are grouped by (a constituency, not an address)...
     KEPT_AFTER_ERASURE = ("area", "time_zone", "source")
@@ -72,13 +75,16 @@ class Contact(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["public_id"], name="contact_public_id_unique"),
+            # A person on two teams' lists is two contacts, each team's own.
             models.UniqueConstraint(
-                fields=["external_id"],
+                fields=["team", "external_id"],
                 condition=HAS_EXTERNAL_ID,
-                name="contact_external_id_unique",
+                name="contact_team_external_id_unique",
             ),
         ]
         indexes = [
+            models.Index(fields=["team", "phone"], name="contact_team_phone"),
+            # Suppressing and erasing a number find its contacts in every team.
             models.Index(fields=["phone"], name="contact_phone"),
             # in_area() and campaign targeting compare areas ignoring case.
             models.Index(Upper("area"), name="contact_area_upper"),
@@ -124,8 +130,20 @@ ERASED_FIELDS = tuple(name for name in CONTACT_FIELDS if name not in Contact.KEP
 EXPORTED_FIELDS = tuple(name for name in CONTACT_FIELDS if name not in Contact.NOT_EXPORTED)
 
 
+class SuppressionQuerySet(models.QuerySet):
+    def for_team(self, team):
+        """The entries a team's campaigns obey: the team's own and those for everyone."""
+        return self.filter(models.Q(team=None) | models.Q(team=team))
+
+    def for_campaign(self, campaign):
+        """``for_team`` for a campaign (``campaign`` may be an ``OuterRef``)."""
+        return self.filter(models.Q(team=None) | models.Q(team__campaigns=campaign))
+
+
 class Suppression(models.Model):
-    """A number never to be called, by any campaign."""
+    """A number not to be called: by the campaigns of one team (a volunteer's "do not call
+    again", an organiser's entry), or by every campaign (``team`` empty: an objection made
+    through the privacy pages, a TPS list loaded by an admin, an erasure)."""
 
     class Reason(models.TextChoices):
         REQUESTED = "requested", "Asked not to be called"
@@ -134,7 +152,23 @@ class Suppression(models.Model):
         ERASURE = "erasure", "Erased on request"
         OTHER = "other", "Other"
 
-    phone = models.CharField(max_length=20, unique=True)
+    phone = models.CharField(max_length=20)
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="suppressions",
+        help_text="Empty: every team's campaigns.",
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The campaign whose call added it, if a call did.",
+    )
     reason = models.CharField(max_length=32, choices=Reason.choices, default=Reason.REQUESTED)
     note = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(
@@ -142,5 +176,26 @@ class Suppression(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = SuppressionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "phone"],
+                condition=models.Q(team__isnull=False),
+                name="suppression_team_phone_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["phone"],
+                condition=models.Q(team__isnull=True),
+                name="suppression_everywhere_phone_unique",
+            ),
+        ]
+        indexes = [models.Index(fields=["phone"], name="suppression_phone")]
+
     def __str__(self):
         return f"{self.phone} ({self.get_reason_display()})"
+
+    @property
+    def applies_everywhere(self) -> bool:
+        return self.team_id is None

@@ -24,24 +24,50 @@ def create_contact(*, phone: str, default_country: str = "GB", tags=(), **fields
 
 
 def add_suppression(
-    e164: str, *, reason=Suppression.Reason.REQUESTED, by=None, note="", request=None
+    e164: str,
+    *,
+    team,
+    reason=Suppression.Reason.REQUESTED,
+    by=None,
+    note="",
+    campaign=None,
+    request=None,
 ):
-    """Put a number (E.164) on the suppression list; ``(suppression, created)``.
+    """Put a number (E.164) on ``team``'s suppression list (``None``: every team's);
+    ``(suppression, created)``.
 
     Call ``calling.targets.suppress_number`` instead: it also stops the number's targets."""
     suppression, created = Suppression.objects.get_or_create(
-        phone=e164, defaults={"reason": reason, "note": note[:500], "created_by": by}
+        phone=e164,
+        team=team,
+        defaults={"reason": reason, "note": note[:500], "created_by": by, "campaign": campaign},
     )
     if created:
-        record_event(by, "suppression.add", suppression, request=request, reason=reason)
+        record_event(
+            by,
+            "suppression.add",
+            suppression,
+            campaign=campaign,
+            request=request,
+            reason=reason,
+            team=team.public_id if team else "everywhere",
+        )
     return suppression, created
 
 
-def remove_suppression(e164: str, *, by=None, request=None) -> bool:
-    """Take a number (E.164) off the suppression list; whether it was on it."""
-    deleted, _ = Suppression.objects.filter(phone=e164).delete()
+def remove_suppression(e164: str, *, team, by=None, request=None) -> bool:
+    """Take a number (E.164) off ``team``'s suppression list (``None``: the list for every
+    team); whether it was on it."""
+    deleted, _ = Suppression.objects.filter(phone=e164, team=team).delete()
     if deleted:
-        record_event(by, "suppression.remove", None, request=request, phone=e164)
+        record_event(
+            by,
+            "suppression.remove",
+            None,
+            request=request,
+            phone=e164,
+            team=team.public_id if team else "everywhere",
+        )
     return bool(deleted)
 
 

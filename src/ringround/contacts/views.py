@@ -2,11 +2,13 @@
 (Suppressing stops call targets, so it is ``calling.targets``; a list file is an import.)"""
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from ringround.accounts.models import Team
 from ringround.accounts.permissions import organiser_required
 from ringround.calling import targets
 from ringround.imports import services as import_services
@@ -19,7 +21,7 @@ from ringround.imports.uploads import (
     upload_limit,
 )
 
-from .forms import SuppressionForm
+from .forms import SuppressionForm, scope_from, suppression_scopes
 from .models import Suppression
 from .phones import display
 
@@ -28,10 +30,11 @@ from .phones import display
 
 @organiser_required
 def suppressions(request):
-    form = SuppressionForm(request.POST or None)
+    form = SuppressionForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         targets.suppress_number(
             form.cleaned_data["phone"],
+            team=form.cleaned_data["scope"],
             reason=form.cleaned_data["reason"],
             note=form.cleaned_data["note"],
             by=request.user,
@@ -39,12 +42,22 @@ def suppressions(request):
         )
         messages.success(request, f"{display(form.cleaned_data['phone'])} will not be called.")
         return redirect("contacts:suppressions")
-    return _suppressions_page(request, form, SuppressionUploadForm())
+    return _suppressions_page(request, form, SuppressionUploadForm(user=request.user))
 
 
 def _suppressions_page(request, form, upload_form, status=200, problem=""):
+    """The person's teams' entries, and for an admin those for every team too. (An organiser
+    is told how many numbers every team's list holds, not which: they are other teams'
+    people.)"""
     query = request.GET.get("q", "").strip()
-    rows = Suppression.objects.order_by("-created_at")
+    teams = Team.objects.organised_by(request.user)
+    rows = Suppression.objects.select_related("team", "created_by", "campaign")
+    if request.user.is_superuser:
+        everywhere = None
+    else:
+        rows = rows.filter(team__in=teams)
+        everywhere = Suppression.objects.filter(team=None).count()
+    rows = rows.order_by("-created_at", "-pk")
     if query:
         rows = rows.filter(phone__contains="".join(ch for ch in query if ch.isdigit()))
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
@@ -59,6 +72,8 @@ def _suppressions_page(request, form, upload_form, status=200, problem=""):
             "query": query,
             "imports": recent,
             "upload_problem": problem,
+            "everywhere": everywhere,
+            "several_scopes": len(suppression_scopes(request.user)) > 1,
         },
         status=status,
     )
@@ -68,7 +83,13 @@ def _suppressions_page(request, form, upload_form, status=200, problem=""):
 @require_POST
 def unsuppress(request):
     phone = request.POST.get("phone", "")
-    if targets.unsuppress_number(phone, by=request.user, request=request):
+    try:
+        team = scope_from(request.user, request.POST.get("scope", ""))
+    except ValidationError:
+        team = False  # not a list this person may change: as if the number were not on it
+    if team is not False and targets.unsuppress_number(
+        phone, team=team, by=request.user, request=request
+    ):
         messages.success(request, f"{display(phone)} may be called again.")
     else:
         messages.error(request, "That number is not on the suppression list.")
@@ -82,7 +103,11 @@ def suppression_import(request):
     if too_big := declared_too_big(request):
         problem = import_services.too_big_message(too_big, upload_limit())
         return _suppressions_page(
-            request, SuppressionForm(), SuppressionUploadForm(), status=413, problem=problem
+            request,
+            SuppressionForm(user=request.user),
+            SuppressionUploadForm(user=request.user),
+            status=413,
+            problem=problem,
         )
     request.upload_handlers.insert(0, SizeLimitHandler(request))
     return _suppression_import(request)
@@ -90,17 +115,18 @@ def suppression_import(request):
 
 @csrf_protect
 def _suppression_import(request):
-    form = SuppressionUploadForm(request.POST, request.FILES)
+    form = SuppressionUploadForm(request.POST, request.FILES, user=request.user)
     job = stored_upload(
         request,
         form,
         kind=Import.Kind.SUPPRESSIONS,
         options=lambda data: {
+            "team": data["scope"],
             "suppression_reason": data["reason"],
             "default_country": data["default_country"],
         },
     )
     if job is None:
-        return _suppressions_page(request, SuppressionForm(), form, status=400)
+        return _suppressions_page(request, SuppressionForm(user=request.user), form, status=400)
     import_services.start_import(job, by=request.user, request=request)
     return redirect("imports:import", job.public_id)

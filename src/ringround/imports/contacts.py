@@ -110,7 +110,7 @@ class ContactImporter(BaseImporter):
         nothing is written yet."""
         source = self.job.source_label
         result = BatchResult()
-        by_external_id, by_phone = self._known(records)
+        by_external_id, by_phone = self._known(self.job.team_id, records)
         self.recent.overlay(records, by_external_id, by_phone)
         new = []  # rows to create; the indexes point at positions here, or at Knowns
         changed = {}
@@ -186,7 +186,7 @@ class ContactImporter(BaseImporter):
     def apply(self, staged: Staged) -> BatchResult:
         """Write a staged batch (inside its transaction)."""
         result = staged.result
-        ids = bulk.insert_rows(staged.new, staged.ids)
+        ids = bulk.insert_rows(self.job.team_id, staged.new, staged.ids)
         bulk.update_rows([(known.id, known.row) for known in staged.changed])
         targets.follow_new_numbers(
             (known.id, known.row[PHONE], known.row[ZONE])
@@ -210,12 +210,13 @@ class ContactImporter(BaseImporter):
         return {}
 
     @staticmethod
-    def _known(records):
-        """Stored contacts this batch may match, indexed by external id and by phone."""
+    def _known(team_id, records):
+        """The team's stored contacts this batch may match, indexed by external id and by
+        phone."""
         external_ids = list({r[EXTERNAL_ID] for r in records if r[EXTERNAL_ID]})
         phones = list({r[PHONE] for r in records})
         by_external_id, by_phone = {}, {}
-        for pk, row in sorted(bulk.rows_matching(phones, external_ids)):
+        for pk, row in sorted(bulk.rows_matching(team_id, phones, external_ids)):
             known = Known(pk, row)
             if row[EXTERNAL_ID]:
                 by_external_id[row[EXTERNAL_ID]] = known

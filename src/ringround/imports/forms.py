@@ -1,5 +1,7 @@
 from django import forms
 
+from ringround.accounts.models import Team
+from ringround.contacts.forms import ScopedForm
 from ringround.contacts.models import Suppression
 
 from .mapping import FIELDS
@@ -23,6 +25,9 @@ COUNTRIES = [
 
 
 class ImportUploadForm(forms.Form):
+    team = forms.ModelChoiceField(
+        queryset=Team.objects.none(), empty_label=None, to_field_name="public_id"
+    )
     file = forms.FileField(
         label="Contacts file",
         help_text="CSV (comma, semicolon or tab separated, any common encoding) or Excel .xlsx, "
@@ -44,14 +49,34 @@ class ImportUploadForm(forms.Form):
         help_text="Comma-separated, e.g. “members-2024, islington”. Optional.",
     )
 
-    def __init__(self, *args, campaigns=(), **kwargs):
+    def __init__(self, *args, teams, campaigns=(), **kwargs):
+        """``teams``: those the person imports for; ``campaigns``: those teams' campaigns."""
         super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = teams
+        only = list(teams[:2])
+        self.only_team = only[0] if len(only) == 1 else None
+        if self.only_team is not None:
+            self.fields["team"].widget = forms.HiddenInput()
+            self.fields["team"].required = False
+            self.initial["team"] = self.only_team.public_id
+        several = len(only) > 1
+        self.campaign_teams = {c.public_id: c.team_id for c in campaigns}
         self.fields["campaign"].choices = [("", "No campaign")] + [
-            (c.public_id, c.name) for c in campaigns
+            (c.public_id, f"{c.name} ({c.team.name})" if several else c.name) for c in campaigns
         ]
 
+    def clean_team(self):
+        return self.cleaned_data["team"] or self.only_team
 
-class SuppressionUploadForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        team, campaign = data.get("team"), data.get("campaign")
+        if team is not None and campaign and self.campaign_teams.get(campaign) != team.pk:
+            self.add_error("campaign", "Choose one of this team's campaigns.")
+        return data
+
+
+class SuppressionUploadForm(ScopedForm):
     file = forms.FileField(
         label="Do-not-call file",
         help_text="One number per line (CSV or .xlsx; the first column with numbers is used). "

@@ -5,7 +5,6 @@ The tables keep the names they had when imports lived in the contacts app."""
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
 from django.utils import timezone
 
 from ringround.contacts.models import Suppression
@@ -16,10 +15,13 @@ from .readers import FileInfo
 
 class ImportQuerySet(models.QuerySet):
     def visible_to(self, user):
-        """An organiser sees the imports they ran and those into campaigns they organise."""
+        """An organiser sees their teams' imports; an admin sees all, including lists loaded
+        for every team."""
+        if not user.is_authenticated:
+            return self.none()
         if user.is_superuser:
             return self
-        return self.filter(Q(created_by=user) | Q(campaign__organisers=user)).distinct()
+        return self.filter(team__members__user=user)
 
 
 class Import(models.Model):
@@ -48,6 +50,15 @@ class Import(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.MAPPING)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="imports",
+        help_text="Whose contacts or suppression entries it writes. Empty only for a list of "
+        "numbers an admin loaded for every team.",
     )
     campaign = models.ForeignKey(
         "campaigns.Campaign",
@@ -175,7 +186,8 @@ class RejectedRow(models.Model):
 class SavedMapping(models.Model):
     """A column mapping kept by name, offered again for the next file of the same shape."""
 
-    name = models.CharField(max_length=100, unique=True)
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=100)
     headers = models.JSONField(default=list, help_text="The file's headers, as read.")
     fields = models.JSONField(default=dict, help_text="Header (normalised) to field code.")
     created_by = models.ForeignKey(
@@ -186,6 +198,9 @@ class SavedMapping(models.Model):
     class Meta:
         db_table = "contacts_savedmapping"
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "name"], name="saved_mapping_team_name")
+        ]
 
     def __str__(self):
         return self.name

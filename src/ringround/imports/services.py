@@ -69,6 +69,7 @@ def create_import(
     path,
     original_name: str = "",
     kind=Import.Kind.CONTACTS,
+    team=None,
     by=None,
     campaign=None,
     default_country: str = "GB",
@@ -81,7 +82,11 @@ def create_import(
     checksum: str = "",
 ) -> Import:
     """Inspect a file and record it as an import waiting for its mapping (guessed, or a saved
-    one); raises ``FileProblem`` with the reason, storing nothing."""
+    one); raises ``FileProblem`` with the reason, storing nothing.
+
+    ``team`` owns what it writes: contacts always belong to a team; a list of numbers not to
+    call without one applies to every team (an admin's TPS list)."""
+    check_team(kind, team, campaign, saved_mapping)
     path = Path(path).resolve()
     suppressions = kind == Import.Kind.SUPPRESSIONS
     info = inspect_file(path, has_header=None if suppressions else True, max_bytes=max_bytes)
@@ -95,6 +100,7 @@ def create_import(
         tags = ",".join(tags)
     job = Import.objects.create(
         kind=kind,
+        team=team,
         created_by=by if getattr(by, "is_authenticated", False) else None,
         campaign=campaign,
         file_path=str(path),
@@ -128,6 +134,17 @@ def create_import(
     return job
 
 
+def check_team(kind, team, campaign, saved_mapping) -> None:
+    """What an import writes stays inside its team (the forms offer nothing else; this holds
+    for every caller)."""
+    if team is None and kind == Import.Kind.CONTACTS:
+        raise ValueError("Contacts are imported into a team.")
+    if campaign is not None and (team is None or campaign.team_id != team.pk):
+        raise ValueError("An import adds contacts only to a campaign of its own team.")
+    if saved_mapping is not None and (team is None or saved_mapping.team_id != team.pk):
+        raise ValueError("A saved mapping is used only by its own team.")
+
+
 def describe_file(job: Import) -> str:
     """What was detected, in words: "CSV, Windows-1252, semicolon-separated, 6 columns"."""
     return job.file_info().describe()
@@ -148,9 +165,11 @@ def file_checksum(path) -> str:
     return digest.hexdigest()
 
 
-def matching_saved_mapping(headers) -> SavedMapping | None:
-    """A saved mapping made for a file of exactly this shape, if there is one."""
-    for saved in SavedMapping.objects.all():
+def matching_saved_mapping(job: Import) -> SavedMapping | None:
+    """A saved mapping of the import's team made for a file of exactly this shape, if there
+    is one."""
+    headers = job.headers
+    for saved in SavedMapping.objects.filter(team_id=job.team_id):
         if same_shape(headers, saved.headers):
             return saved
     return None
@@ -187,12 +206,14 @@ def set_mapping(
     if default_country:
         job.default_country = default_country.upper()
     if campaign is not None:
+        check_team(job.kind, job.team, campaign, None)
         job.campaign = campaign
     if tags is not None:
         job.tags = ",".join(sorted(clean_tags(tags)))[:500]
     job.save(update_fields=["mapping", "default_country", "campaign", "tags"])
     if save_as:
         SavedMapping.objects.update_or_create(
+            team_id=job.team_id,
             name=save_as.strip()[:100],
             defaults={
                 "headers": job.headers,

@@ -1,4 +1,5 @@
-"""Importing a do-not-call list (TPS or the party's own): one number per line, any form."""
+"""Importing a do-not-call list (TPS or the party's own): one number per line, any form. It
+goes on the import's team's list, or for an admin's list with no team, on every team's."""
 
 from ringround.calling import targets
 from ringround.contacts import bulk
@@ -13,6 +14,7 @@ class SuppressionImporter(BaseImporter):
         result = BatchResult()
         fresh = bulk.add_suppressions(
             records,
+            team_id=self.job.team_id,
             reason=self.job.suppression_reason,
             note=f"Imported from {self.job.original_name}",
             by_id=self.job.created_by_id,
@@ -30,5 +32,6 @@ class SuppressionImporter(BaseImporter):
         return result
 
     def finish(self) -> dict:
-        """Targets already holding or waiting on a suppressed number stop, in every campaign."""
-        return {"targets_stopped": targets.stop_suppressed()}
+        """Targets already holding or waiting on a suppressed number stop, in every campaign
+        the list applies to."""
+        return {"targets_stopped": targets.stop_suppressed(self.job.team)}

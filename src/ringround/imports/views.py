@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_POST
 
+from ringround.accounts.models import Team
 from ringround.accounts.permissions import organiser_required
 from ringround.audit.services import record_event
 from ringround.calling import targets
@@ -19,8 +20,17 @@ from .models import Import, SavedMapping
 from .uploads import SizeLimitHandler, declared_too_big, stored_upload, upload_limit
 
 
-def _campaigns(user):
-    return Campaign.objects.organised_by(user).order_by("name")
+def _campaigns(user, team=None):
+    """The campaigns an import may add contacts to: the person's teams', or one team's."""
+    campaigns = Campaign.objects.organised_by(user).select_related("team")
+    if team is not None:
+        campaigns = campaigns.filter(team=team)
+    return campaigns.order_by("name")
+
+
+def _upload_form(user, *args):
+    teams = Team.objects.organised_by(user)
+    return ImportUploadForm(*args, teams=teams, campaigns=_campaigns(user))
 
 
 def _import_for(user, import_id) -> Import:
@@ -35,7 +45,7 @@ def _import_for(user, import_id) -> Import:
 def imports(request):
     if request.method == "POST":
         if too_big := declared_too_big(request):
-            form = ImportUploadForm(campaigns=_campaigns(request.user))
+            form = _upload_form(request.user)
             problem = services.too_big_message(too_big, upload_limit())
             return _imports_page(request, form, status=413, problem=problem)
         request.upload_handlers.insert(0, SizeLimitHandler(request))
@@ -44,16 +54,16 @@ def imports(request):
 
 @csrf_protect
 def _imports(request):
-    campaigns = _campaigns(request.user)
     if request.method != "POST":
-        return _imports_page(request, ImportUploadForm(campaigns=campaigns))
-    form = ImportUploadForm(request.POST, request.FILES, campaigns=campaigns)
+        return _imports_page(request, _upload_form(request.user))
+    form = _upload_form(request.user, request.POST, request.FILES)
 
     def options(data):
         campaign = None
         if data.get("campaign"):
             campaign = campaign_for_organiser(request.user, data["campaign"])
         return {
+            "team": data["team"],
             "default_country": data["default_country"],
             "campaign": campaign,
             "tags": data["tags"],
@@ -63,7 +73,7 @@ def _imports(request):
     job = stored_upload(request, form, kind=Import.Kind.CONTACTS, options=options)
     if job is None:
         return _imports_page(request, form, status=400)
-    saved = services.matching_saved_mapping(job.headers)
+    saved = services.matching_saved_mapping(job)
     if saved is not None:
         services.apply_saved_mapping(job, saved)
         messages.info(request, f"The saved mapping “{saved.name}” fits this file and is chosen.")
@@ -88,7 +98,7 @@ def _mapping(request, job):
     """The preview, and the mapping form: correct the guesses, then start."""
     saved_id = request.GET.get("mapping")
     if request.method == "GET" and saved_id:
-        saved = SavedMapping.objects.filter(pk=saved_id).first()
+        saved = SavedMapping.objects.filter(pk=saved_id, team_id=job.team_id).first()
         if saved is not None:
             services.apply_saved_mapping(job, saved)
     form = MappingForm(request.POST or None, headers=job.headers, mapping=job.mapping)
@@ -112,7 +122,7 @@ def _mapping(request, job):
             "form": form,
             "detected": services.describe_file(job),
             "preview": job.preview_rows,
-            "saved_mappings": SavedMapping.objects.all(),
+            "saved_mappings": SavedMapping.objects.filter(team_id=job.team_id),
         },
         status=400 if form.errors else 200,
     )
@@ -121,7 +131,7 @@ def _mapping(request, job):
 def _status_context(request, job):
     context = {"job": job, "detected": services.describe_file(job)}
     if job.status == Import.Status.DONE and job.kind == Import.Kind.CONTACTS:
-        context["targets_form"] = AddToCampaignForm(campaigns=_campaigns(request.user))
+        context["targets_form"] = AddToCampaignForm(campaigns=_campaigns(request.user, job.team))
     return context
 
 
@@ -160,12 +170,14 @@ def import_resume(request, import_id):
 @require_POST
 def import_targets(request, import_id):
     job = _import_for(request.user, import_id)
-    form = AddToCampaignForm(request.POST, campaigns=_campaigns(request.user))
+    form = AddToCampaignForm(request.POST, campaigns=_campaigns(request.user, job.team))
     if not form.is_valid():
         context = _status_context(request, job)
         context["targets_form"] = form
         return render(request, "imports/import_detail.html", context, status=400)
     campaign = campaign_for_organiser(request.user, form.cleaned_data["campaign"])
+    if campaign.team_id != job.team_id:
+        raise Http404("No such campaign")
     which = form.cleaned_data["which"]
     added = targets.add_contacts_to_campaign(
         campaign,

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from ringround.accounts.permissions import is_organiser
 from ringround.audit.models import AuditEvent
 from ringround.audit.services import record_event
 from ringround.calling import services as calling_services
@@ -250,7 +251,7 @@ def _role(actor) -> str:
         return "system"
     if actor.is_superuser:
         return "admin"
-    return "organiser" if actor.can_organise else "volunteer"
+    return "organiser" if is_organiser(actor) else "volunteer"
 
 
 # --- erasure -----------------------------------------------------------------------------------
@@ -285,6 +286,7 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
         for number in numbers:
             call_targets.suppress_number(
                 number,
+                team=None,
                 reason=Suppression.Reason.ERASURE,
                 by=by,
                 note="Personal data erased on request",
@@ -322,6 +324,7 @@ def object_to_contact(phone: str, *, by=None, request=None) -> Suppression:
     e164 = e164_or_error(phone)
     suppression = call_targets.suppress_number(
         e164,
+        team=None,
         reason=Suppression.Reason.REQUESTED,
         by=by,
         note="Objected to being contacted",

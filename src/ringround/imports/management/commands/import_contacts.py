@@ -10,6 +10,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ringround.accounts.models import Team
 from ringround.campaigns.models import Campaign
 from ringround.contacts.models import Suppression
 from ringround.imports import jobs, services
@@ -28,6 +29,12 @@ class Command(BaseCommand):
             "--country", default="GB", help="country of numbers typed without +code (GB)"
         )
         parser.add_argument(
+            "--team",
+            metavar="NAME",
+            help="the team whose contacts (or list) these are: its name or id (needed when "
+            "there is more than one team and no --campaign)",
+        )
+        parser.add_argument(
             "--campaign", metavar="PUBLIC_ID", help="add the contacts to this campaign"
         )
         parser.add_argument(
@@ -44,6 +51,11 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--suppressions", action="store_true", help="the file lists numbers not to call"
+        )
+        parser.add_argument(
+            "--every-team",
+            action="store_true",
+            help="with --suppressions: the list applies to every team (the TPS list)",
         )
         parser.add_argument(
             "--reason",
@@ -111,22 +123,48 @@ class Command(BaseCommand):
             )
         return job
 
+    def _team(self, options, campaign):
+        """The team named, the campaign's, or the only one there is."""
+        if options["every_team"]:
+            if not options["suppressions"]:
+                raise CommandError("--every-team is for a list of numbers (--suppressions).")
+            return None
+        if options["team"]:
+            wanted = options["team"]
+            team = Team.objects.filter(public_id=wanted).first()
+            team = team or Team.objects.filter(name__iexact=wanted).first()
+            if team is None:
+                raise CommandError(f"No team “{wanted}”.")
+            if campaign is not None and campaign.team_id != team.pk:
+                raise CommandError(f"Campaign {campaign.public_id} is not {team.name}’s.")
+            return team
+        if campaign is not None:
+            return campaign.team
+        teams = list(Team.objects.all()[:2])
+        if len(teams) == 1:
+            return teams[0]
+        names = ", ".join(Team.objects.values_list("name", flat=True)) or "none yet"
+        raise CommandError(f"Say which team with --team (teams: {names}).")
+
     def _create(self, path, kind, options, checksum):
         campaign = None
         if options["campaign"]:
             campaign = Campaign.objects.filter(public_id=options["campaign"]).first()
             if campaign is None:
                 raise CommandError(f"No campaign with id {options['campaign']}.")
+        team = self._team(options, campaign)
         saved = None
         if options["mapping"]:
-            saved = SavedMapping.objects.filter(name=options["mapping"]).first()
+            mappings = SavedMapping.objects.filter(team=team)
+            saved = mappings.filter(name=options["mapping"]).first()
             if saved is None:
-                names = ", ".join(SavedMapping.objects.values_list("name", flat=True)) or "none"
+                names = ", ".join(mappings.values_list("name", flat=True)) or "none"
                 raise CommandError(f"No saved mapping “{options['mapping']}” (saved: {names}).")
         try:
             job = services.create_import(
                 path=path,
                 kind=kind,
+                team=team,
                 campaign=campaign,
                 default_country=options["country"],
                 tags=options["tag"],
