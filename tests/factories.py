@@ -102,6 +102,7 @@ class ContactFactory(factory.django.DjangoModelFactory):
         if kwargs.get("team") is None:
             kwargs["team"] = the_team()
         return super()._create(model_class, *args, **kwargs)
+
     first_name = factory.Faker("first_name", locale="en_GB")
     last_name = factory.Faker("last_name", locale="en_GB")
     phone = factory.LazyFunction(drama_number)
