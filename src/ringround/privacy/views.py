@@ -58,7 +58,7 @@ def search(request):
             contacts=contacts,
             number=(found.value, display(found.value)) if found.kind == "phone" else None,
             suppressed=found.kind == "phone"
-            and Suppression.objects.filter(phone=found.value).exists(),
+            and Suppression.objects.filter(phone=found.value, team=None).exists(),
         )
     return render(request, "privacy/search.html", context)
 
