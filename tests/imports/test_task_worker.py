@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.management.commands.db_worker import Worker
+from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from ringround.contacts.models import Contact
@@ -47,9 +47,11 @@ def started(monkeypatch):
     return Started.commands
 
 
-def run_the_queue() -> None:
-    """What a task worker does with the queue, in this process (no signal handlers)."""
-    Worker(
+def run_the_queue(monkeypatch) -> None:
+    """What a task worker does with the queue, in this process (no signal handlers). Its
+    recycling of connections is left out: it would close the test's transaction."""
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    db_worker.Worker(
         queue_names=["default"],
         interval=0,
         batch=True,
@@ -128,7 +130,9 @@ def test_no_worker_is_needed_where_tasks_run_as_they_are_queued(settings):
     assert workers.worker_alive()
 
 
-def test_resume_queues_the_import_and_starts_a_worker_that_runs_it(organiser, queued, started):
+def test_resume_queues_the_import_and_starts_a_worker_that_runs_it(
+    organiser, queued, started, monkeypatch
+):
     client = signed_in(organiser)
     response = client.post(reverse("imports:import_resume", args=[queued.public_id]))
     assert response.status_code == 302
@@ -139,7 +143,7 @@ def test_resume_queues_the_import_and_starts_a_worker_that_runs_it(organiser, qu
     page = client.get(reverse("imports:import", args=[queued.public_id])).content.decode()
     assert "Waiting to start" in page and NOT_MOVING not in page
 
-    run_the_queue()
+    run_the_queue(monkeypatch)
     queued.refresh_from_db()
     assert queued.status == Import.Status.DONE and queued.created == 3
     assert Contact.objects.count() == 3
