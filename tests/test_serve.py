@@ -95,7 +95,7 @@ def _task_workers_of(pid: int) -> list[int]:
                 command = cmdline.read()
         except OSError:
             continue
-        if parent == pid and b"db_worker" in command:
+        if parent == pid and b"task_worker" in command:
             found.append(int(entry))
     return found
 

@@ -190,7 +190,7 @@ def worker_pids(server) -> list[int]:
     for pid in children(server.pid):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"db_worker" in f.read():
+                if b"task_worker" in f.read():
                     continue
         except OSError:
             continue

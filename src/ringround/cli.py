@@ -61,16 +61,20 @@ class KeptRunning:
         self._thread.join(timeout=20)
 
 
+def task_worker_command() -> list[str]:
+    return [sys.executable, "-m", "ringround", "manage", "task_worker", "--no-reload"]
+
+
 def _start_task_worker() -> None:
-    """Background work (imports) runs in ``manage db_worker``: start one beside the server, as
-    a child process kept running while the server runs and stopped with it
-    (RINGROUND_TASK_WORKER=0: don't)."""
+    """Background work (imports) runs in ``manage task_worker`` (django-tasks' db_worker, saying
+    it is alive): start one beside the server, as a child process kept running while the
+    server runs and stopped with it (RINGROUND_TASK_WORKER=0: don't)."""
     from django.conf import settings
 
     backend = settings.TASKS.get("default", {}).get("BACKEND", "")
     if not settings.RINGROUND_TASK_WORKER or "django_tasks_db" not in backend:
         return
-    worker = KeptRunning([sys.executable, "-m", "ringround", "manage", "db_worker"]).start()
+    worker = KeptRunning(task_worker_command()).start()
     owner = os.getpid()
 
     def stop() -> None:

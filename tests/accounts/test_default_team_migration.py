@@ -40,7 +40,7 @@ def test_existing_data_moves_into_one_default_team(old_install):
     Contact = apps.get_model("contacts", "Contact")
     Import = apps.get_model("imports", "Import")
     Suppression = apps.get_model("contacts", "Suppression")
-    organiser = User.objects.create(email="o@example.org", name="O", can_organise=True)
+    User.objects.create(email="o@example.org", name="O", can_organise=True)
     listed = User.objects.create(email="l@example.org", name="L")
     volunteer = User.objects.create(email="v@example.org", name="V")
     campaign = Campaign.objects.create(name="Old campaign", public_id="c1", invite_token="t1")

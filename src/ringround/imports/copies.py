@@ -1,12 +1,16 @@
 """Personal data an import keeps besides the contacts it makes: the preview of the file's first
-rows, the rejected rows, and the uploaded file until the import has run. Subject access reports
-them, erasure removes them, and they are purged on a timetable (``purge_copies``).
+rows, the rejected rows, and the uploaded file until the import has run; and, should an import
+fail with a message quoting a row, its error and the traceback its background task keeps.
+Subject access reports them, erasure removes them, and they are purged on a timetable
+(``purge_copies``).
 
 A person is recognised in a file's raw cells, as typed, by their email, their external id or
 one of their numbers (the national digits at the end of a cell, whatever punctuation or prefix
 it was typed with)."""
 
 import datetime as dt
+import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +19,7 @@ import phonenumbers
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from ringround.audit.services import record_event
 
@@ -22,6 +27,9 @@ from .models import Import, RejectedRow
 from .readers import FileProblem, open_rows
 
 MIN_DIGITS = 7  # shorter runs of digits are not taken for a phone number
+# A number as it may be written in a sentence: digits with spaces, brackets, dots or dashes.
+_WRITTEN_NUMBER = re.compile(r"\d[\d ().\-]*\d")
+ERROR_ERASED = "The error message named personal data since erased; resume to carry on."
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,30 @@ class Person:
                 return True
         return False
 
+    def mentioned_in(self, text: str) -> bool:
+        """Free text (an error message, a traceback) that names this person somewhere in it."""
+        text = (text or "").lower()
+        if any(e in text for e in self.emails) or any(x in text for x in self.external_ids):
+            return True
+        for written in _WRITTEN_NUMBER.findall(text):
+            digits = "".join(ch for ch in written if ch.isdigit())
+            if len(digits) >= MIN_DIGITS and any(n in digits for n in self.numbers):
+                return True
+        return False
+
+
+def _finished_tasks_naming(person: Person) -> list:
+    """Finished background tasks whose arguments, result or traceback name the person (the
+    import task is given an id and returns counts, but a failure's traceback may quote a row)."""
+    finished = DBTaskResult.objects.finished().values_list(
+        "pk", "args_kwargs", "return_value", "traceback"
+    )
+    return [
+        pk
+        for pk, args, value, traceback in finished.iterator(chunk_size=2000)
+        if person.mentioned_in(" ".join([json.dumps(args), json.dumps(value), traceback]))
+    ]
+
 
 def _uploads_on_disk():
     """Imports whose uploaded file is still kept (an upload waiting for its mapping, or one
@@ -95,6 +127,11 @@ def held_copies(person: Person) -> list[dict]:
     for job in _uploads_on_disk():
         if Path(job.file_path).exists() and _file_names(job, person):
             found.append(_copy(job, "uploaded file, not yet imported", []))
+    for job in Import.objects.exclude(error="").order_by("created_at", "id"):
+        if person.mentioned_in(job.error):
+            found.append(_copy(job, "the import's error message", [job.error]))
+    for pk in _finished_tasks_naming(person):
+        found.append({"task": str(pk), "where": "a background task's record", "row": []})
     return found
 
 
@@ -124,7 +161,19 @@ def forget(person: Person, *, by=None) -> dict:
         if Path(job.file_path).exists() and _file_names(job, person):
             _delete_upload(job, "Its file was deleted: it held personal data erased on request.")
             files += 1
-    counts = {"preview_rows": previews, "rejected_rows": rejected, "uploaded_files": files}
+    errors = 0
+    for job in Import.objects.exclude(error="").exclude(error=ERROR_ERASED):
+        if person.mentioned_in(job.error):
+            errors += Import.objects.filter(pk=job.pk).update(error=ERROR_ERASED)
+    tasks = _finished_tasks_naming(person)
+    DBTaskResult.objects.filter(pk__in=tasks).delete()
+    counts = {
+        "preview_rows": previews,
+        "rejected_rows": rejected,
+        "uploaded_files": files,
+        "errors": errors,
+        "task_results": len(tasks),
+    }
     if any(counts.values()):
         record_event(by, "privacy.erasure_in_imports", None, **counts)
     return counts

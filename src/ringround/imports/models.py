@@ -204,3 +204,26 @@ class SavedMapping(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class TaskWorker(models.Model):
+    """A background task worker (``ringround manage task_worker``) saying it is alive: while
+    it runs it writes ``seen_at`` every few seconds (``workers.Heartbeat``), and it deletes its
+    row when it stops. The import pages read it to tell a queued import that is about to run
+    from one that nothing will run."""
+
+    BEAT_SECONDS = 5
+    # Six missed beats: a worker waiting out a locked SQLite (20 s) is not taken for dead.
+    GONE_AFTER_SECONDS = 30
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.IntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-seen_at"]
+
+    def __str__(self):
+        return f"task worker {self.worker_id} on {self.host or '?'} (pid {self.pid})"

@@ -24,6 +24,7 @@ from .models import Import, SavedMapping
 from .readers import FileProblem, inspect_file
 from .rows import clean_tags
 from .tasks import import_file
+from .workers import start_worker, worker_alive
 
 
 def store_upload(uploaded, *, by, kind=Import.Kind.CONTACTS, request=None, **options) -> Import:
@@ -245,11 +246,32 @@ def start_import(job: Import, *, by=None, request=None, background: bool = True)
     return job
 
 
+def waiting_for_no_worker(job: Import) -> bool:
+    """Queued, and no task worker is alive to run it: it will not move by itself."""
+    return job.status == Import.Status.QUEUED and not worker_alive()
+
+
 def resume_import(job: Import, *, by=None, request=None, background: bool = True) -> Import:
-    """Carry on after a crash or kill, from the last committed batch."""
-    if not (job.can_resume or is_dead(job)):
+    """Carry on after a crash or kill, from the last committed batch; or get going an import
+    queued while no task worker is alive.
+
+    In the background (the pages) it is queued again, and if no worker is alive one is started
+    for the queue, stopping once the queue is empty: the import runs as any import does, with
+    its progress on the page however big the file, and the request does not wait for it.
+    Queued twice, it still runs once (``run_import`` claims it)."""
+    if waiting_for_no_worker(job):
+        record_event(
+            by, "import.start", job, campaign=job.campaign, request=request, resume_at=job.position
+        )
+        if background:
+            import_file.enqueue(job.pk)
+    elif job.can_resume or is_dead(job):
+        job = start_import(job, by=by, request=request, background=background)
+    else:
         raise ImportBusy("This import is not stopped, so it cannot be resumed.")
-    return start_import(job, by=by, request=request, background=background)
+    if background and not worker_alive():
+        start_worker()
+    return job
 
 
 def rejected_rows_csv(job: Import):

@@ -129,7 +129,11 @@ def _mapping(request, job):
 
 
 def _status_context(request, job):
-    context = {"job": job, "detected": services.describe_file(job)}
+    context = {
+        "job": job,
+        "detected": services.describe_file(job),
+        "no_worker": services.waiting_for_no_worker(job),
+    }
     if job.status == Import.Status.DONE and job.kind == Import.Kind.CONTACTS:
         context["targets_form"] = AddToCampaignForm(campaigns=_campaigns(request.user, job.team))
     return context
