@@ -32,7 +32,7 @@ State = CallTarget.State
 def campaign_with_targets(count, **fields):
     """An active campaign with ``count`` fresh people to call, inserted in bulk."""
     campaign = make_campaign(**fields)
-    contacts = Contact.objects.bulk_create(ContactFactory.build_batch(count))
+    contacts = Contact.objects.bulk_create(ContactFactory.build_batch(count, team=campaign.team))
     add_contacts(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
     assert campaign.targets.count() == count
     return campaign
