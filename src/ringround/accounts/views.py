@@ -209,18 +209,17 @@ def team_role(request, team_id, member_id):
     form = TeamRoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose a role.")
+    elif member.role == form.cleaned_data["role"]:
+        messages.info(request, f"{member.user} is already {member.get_role_display().lower()}.")
     else:
         try:
-            services.change_role(
+            member = services.change_role(
                 member, form.cleaned_data["role"], by=request.user, request=request
             )
         except services.TeamError as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(
-                request,
-                f"{member.user} is now {dict(TeamMember.Role.choices)[form.cleaned_data['role']].lower()}.",
-            )
+            messages.success(request, f"{member.user} is now {member.get_role_display().lower()}.")
     return redirect("accounts:team", member.team.public_id)
 
 
