@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from ringround.accounts.models import TeamMember
+from ringround.accounts.models import TeamInvitation, TeamMember
 from ringround.calling import rules
 from ringround.campaigns import services as campaign_services
 from tests.accounts.permission_table_extra import (
@@ -50,6 +50,9 @@ MATRIX = {
     "accounts:team": ("get", THIS_CAMPAIGNS_ORGANISER),
     "accounts:team_role": ("post", THIS_TEAMS_ADMINS),
     "accounts:team_remove": ("get", THIS_TEAMS_ADMINS),
+    "accounts:team_invitation_cancel": ("post", THIS_TEAMS_ADMINS),
+    # A link that names no invitation (here: a campaign's invite token) is nobody's.
+    "accounts:invitation": ("get", set()),
     "campaigns:list": ("get", ORGANISERS),
     "campaigns:create": ("get", ORGANISERS),
     "campaigns:detail": ("get", THIS_CAMPAIGNS_ORGANISER),
@@ -148,6 +151,9 @@ def world():
         "contact_public_id": contact.public_id,
         "team_id": campaign.team.public_id,
         "member_id": organiser.team_memberships.get().pk,
+        "invitation_id": TeamInvitation.objects.create(
+            team=campaign.team, email="x@example.org"
+        ).pk,
     }
     return {"people": people, "values": values, "contact": contact}
 

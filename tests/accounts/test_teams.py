@@ -8,7 +8,7 @@ from django.core import mail
 from django.urls import reverse
 
 from ringround.accounts import services
-from ringround.accounts.models import Team, TeamMember, User
+from ringround.accounts.models import Team, TeamInvitation, TeamMember, User
 from ringround.audit.models import AuditEvent
 from tests.factories import UserFactory, make_campaign, make_organiser, make_team, the_team
 
@@ -38,59 +38,107 @@ def test_the_people_page_shows_who_has_access_with_their_roles(client, team_admi
     assert "Add someone" in page
 
 
-def test_a_team_admin_invites_a_new_organiser_by_email_who_chooses_a_password(
+def invite(client, email, role=ORGANISER, team=None):
+    return client.post(
+        reverse("accounts:team", args=[(team or the_team()).public_id]),
+        {"email": email, "role": role},
+    )
+
+
+def invitation_link(message) -> str:
+    return re.search(r"http://testserver(/accounts/invitations/\S+/)", message.body).group(1)
+
+
+def test_a_team_admin_invites_a_new_organiser_who_makes_an_account_from_the_link(
     client, team_admin, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("accounts:team", args=[the_team().public_id]),
-            {"email": "New.Person@Example.org", "name": "New Person", "role": ORGANISER},
-        )
+        response = invite(client, "New.Person@Example.org")
     assert response.status_code == 302
-    user = User.objects.get(email="new.person@example.org")
-    assert not user.has_usable_password()
-    assert the_team().members.get(user=user).role == ORGANISER
+    assert not User.objects.filter(email="new.person@example.org").exists(), "not until accepted"
+    page = people_page(client).content.decode()
+    assert "new.person@example.org" in page and "Invited, not yet joined" in page
     [message] = mail.outbox
     assert message.to == ["new.person@example.org"] and the_team().name in message.subject
-    link = re.search(r"http://testserver(/accounts/reset/\S+)", message.body).group(1)
+    link = invitation_link(message)
     client.logout()
-    form = client.get(link, follow=True)
-    assert form.status_code == 200 and "new_password1" in form.content.decode()
-    done = client.post(
-        form.redirect_chain[-1][0],
-        {"new_password1": "a long new passphrase 42", "new_password2": "a long new passphrase 42"},
-    )
+    form = client.get(link)
+    assert form.status_code == 200 and "Create my account and join" in form.content.decode()
+    weak = client.post(link, {"name": "New Person", "password": "short"})
+    assert weak.status_code == 400 and not User.objects.filter(email="new.person@example.org")
+    done = client.post(link, {"name": "New Person", "password": "a long new passphrase 42"})
     assert done.status_code == 302
-    signed_in = client.post(
-        reverse("accounts:login"),
-        {"username": "new.person@example.org", "password": "a long new passphrase 42"},
-    )
-    assert signed_in.status_code == 302
+    user = User.objects.get(email="new.person@example.org")
+    assert user.name == "New Person" and the_team().members.get(user=user).role == ORGANISER
     assert client.get(reverse("campaigns:list")).status_code == 200
+    assert client.get(link).status_code == 404, "an invitation is used once"
     actions = set(AuditEvent.objects.values_list("action", flat=True))
-    assert {"account.invited", "team.member_added"} <= actions
+    assert {"team.invited", "team.invitation_accepted", "team.member_added"} <= actions
 
 
-def test_inviting_an_existing_account_adds_it_without_a_new_password(
+def test_an_existing_account_joins_only_when_its_owner_accepts(
     client, team_admin, django_capture_on_commit_callbacks
 ):
-    volunteer = UserFactory(email="vol@example.org")
+    volunteer = UserFactory(email="vol@example.org", name="Vera Volunteer")
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
-            reverse("accounts:team", args=[the_team().public_id]),
-            {"email": "VOL@example.org", "name": "", "role": ADMIN},
-        )
+        response = invite(client, "VOL@example.org", role=ADMIN)
+    page = client.get(response["Location"]).content.decode()
+    assert "Vera Volunteer" not in page, "the admin learns nothing of whose address it is"
+    assert not the_team().members.filter(user=volunteer).exists()
+    link = invitation_link(mail.outbox[0])
+    client.logout()
+    assert "Sign in as vol@example.org" in client.get(link).content.decode()
+    client.force_login(volunteer)
+    assert client.post(link).status_code == 302
     assert the_team().members.get(user=volunteer).role == ADMIN
     volunteer.refresh_from_db()
     assert volunteer.check_password("correct horse battery")
-    assert "/accounts/login/" in mail.outbox[0].body
+
+
+def test_the_invitation_message_is_the_same_whether_or_not_the_address_has_an_account(
+    client, team_admin
+):
+    UserFactory(email="known@example.org")
+    known = client.get(invite(client, "known@example.org")["Location"]).content.decode()
+    unknown = client.get(invite(client, "unknown@example.org")["Location"]).content.decode()
+
+    def said(page, email):
+        return re.search(r"Invitation sent to [^<]*", page).group(0).replace(email, "EMAIL")
+
+    assert said(known, "known@example.org") == said(unknown, "unknown@example.org")
+
+
+def test_an_invitation_cannot_be_accepted_by_another_account(client, team_admin):
+    invitation = services.invite_organiser(
+        the_team(), email="meant@example.org", role=ADMIN, by=team_admin
+    )
+    intruder = UserFactory(email="intruder@example.org")
+    client.force_login(intruder)
+    link = reverse("accounts:invitation", args=[invitation.token])
+    assert client.post(link).status_code == 403
+    assert not the_team().members.filter(user=intruder).exists()
+
+
+def test_an_expired_or_cancelled_invitation_does_nothing(client, team_admin):
+    invitation = services.invite_organiser(
+        the_team(), email="late@example.org", role=ORGANISER, by=team_admin
+    )
+    link = reverse("accounts:invitation", args=[invitation.token])
+    TeamInvitation.objects.filter(pk=invitation.pk).update(
+        created_at=invitation.created_at - TeamInvitation.VALID_FOR
+    )
+    assert client.get(link).status_code == 404
+    again = services.invite_organiser(
+        the_team(), email="late@example.org", role=ORGANISER, by=team_admin
+    )
+    assert client.get(link).status_code == 404, "the old link stays dead"
+    cancel = reverse("accounts:team_invitation_cancel", args=[the_team().public_id, again.pk])
+    assert client.post(cancel).status_code == 302
+    assert client.get(reverse("accounts:invitation", args=[again.token])).status_code == 404
 
 
 def test_inviting_someone_already_in_the_team_says_so(client, team_admin):
-    response = client.post(
-        reverse("accounts:team", args=[the_team().public_id]),
-        {"email": team_admin.email, "role": ORGANISER},
-    )
+    response = invite(client, team_admin.email)
     assert response.status_code == 400
     assert "already in" in response.content.decode()
     assert the_team().members.count() == 1

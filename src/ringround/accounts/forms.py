@@ -56,8 +56,32 @@ class SignupForm(forms.ModelForm):
 
 class InviteOrganiserForm(forms.Form):
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
-    name = forms.CharField(max_length=150, required=False, help_text="For a new account.")
     role = forms.ChoiceField(choices=TeamMember.Role.choices, initial=TeamMember.Role.ORGANISER)
+
+
+class NewAccountForm(forms.Form):
+    """An account for the address an invitation was sent to: only a name and a password."""
+
+    name = forms.CharField(max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"}))
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=password_validation.password_validators_help_text_html(),
+    )
+
+    def __init__(self, *args, email, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.email = email
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            probe = User(email=self.email, name=cleaned.get("name", ""))
+            try:
+                password_validation.validate_password(password, probe)
+            except forms.ValidationError as exc:
+                self.add_error("password", exc)
+        return cleaned
 
 
 class TeamRoleForm(forms.Form):

@@ -7,10 +7,13 @@ nothing of other teams. A team admin also manages the team's people. A volunteer
 of a campaign they joined by invite, and belongs to no team.
 """
 
+import datetime as dt
+
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 
-from ringround.ids import new_public_id
+from ringround.ids import new_public_id, new_token
 
 
 class UserManager(BaseUserManager):
@@ -124,3 +127,34 @@ class TeamMember(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == self.Role.ADMIN
+
+
+class TeamInvitation(models.Model):
+    """An email address asked to join a team. Nobody is added until the owner of the address
+    accepts from the link emailed to them: a team admin learns nothing of whether the address
+    has an account, or whose it is."""
+
+    VALID_FOR = dt.timedelta(days=7)
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=16, choices=TeamMember.Role.choices, default=TeamMember.Role.ORGANISER
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "email"], name="team_invitation_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.email} to {self.team}"
+
+    def is_valid(self, now=None) -> bool:
+        return (now or timezone.now()) < self.created_at + self.VALID_FOR

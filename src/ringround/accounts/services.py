@@ -3,18 +3,17 @@
 import time
 
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
+from django.utils import timezone
 
 from ringround.audit.services import record_event
+from ringround.ids import new_token
 
-from .models import Team, TeamMember, User, UserSession
+from .models import Team, TeamInvitation, TeamMember, User, UserSession
 
 
 class TeamError(Exception):
@@ -137,44 +136,73 @@ def add_team_member(team: Team, user, *, role, by, request=None) -> TeamMember:
 
 
 @transaction.atomic
-def invite_organiser(team: Team, *, email: str, name: str, role, by, request=None):
-    """Give someone access to the team by email: an existing account is added at once; for a
-    new one an account is made without a password and a link to choose one is emailed.
-    Returns ``(member, new_account)``."""
+def invite_organiser(team: Team, *, email: str, role, by, request=None) -> TeamInvitation:
+    """Email a link to join the team. Asking again sends a fresh link (the old one stops
+    working). Whether the address has an account is not told to the one inviting."""
     email = User.objects.normalize_email(email).strip().lower()
     if TeamMember.objects.filter(team=team, user__email__iexact=email).exists():
         raise TeamError(f"{email} is already in {team.name}.")
-    user = User.objects.filter(email__iexact=email).first()
-    new_account = user is None
-    if new_account:
-        user = User.objects.create_user(email=email, password=None, name=name.strip() or email)
-        record_event(by, "account.invited", user, request=request, team=team.public_id)
-    member = add_team_member(team, user, role=role, by=by, request=request)
-    transaction.on_commit(lambda: _send_invitation(team, user, new_account, request))
-    return member, new_account
+    invitation, _ = TeamInvitation.objects.update_or_create(
+        team=team,
+        email=email,
+        defaults={
+            "role": role,
+            "token": new_token(),
+            "invited_by": _person(by),
+            "created_at": timezone.now(),
+        },
+    )
+    record_event(by, "team.invited", team, request=request, email=email, role=role)
+    link = reverse("accounts:invitation", args=[invitation.token])
+    link = request.build_absolute_uri(link) if request is not None else link
+    transaction.on_commit(
+        lambda: send_mail(
+            f"Join {team.name} on Ringround",
+            f"You have been asked to help organise {team.name}'s campaigns on Ringround.\n\n"
+            f"Accept within {TeamInvitation.VALID_FOR.days} days: {link}\n\n"
+            "If you were not expecting this, ignore this email: nothing happens unless you "
+            "accept.\n",
+            None,
+            [email],
+        )
+    )
+    return invitation
 
 
-def _send_invitation(team, user, new_account, request) -> None:
-    """The email: a link to choose a password for a new account, else where to sign in."""
-    if new_account:
-        uid = urlsafe_base64_encode(force_bytes(user.pk))
-        token = default_token_generator.make_token(user)
-        path = reverse("accounts:password_reset_confirm", args=[uid, token])
-        what = "Choose a password to sign in"
-    else:
-        path = reverse("accounts:login")
-        what = "Sign in with your usual password"
-    link = request.build_absolute_uri(path) if request is not None else path
-    send_mail(
-        f"You have been added to {team.name} on Ringround",
-        f"You can now organise {team.name}'s campaigns on Ringround.\n\n{what}: {link}\n",
-        None,
-        [user.email],
+def invitation_for(token: str) -> TeamInvitation | None:
+    """The invitation a link names, if it is still valid."""
+    invitation = TeamInvitation.objects.select_related("team").filter(token=token).first()
+    if invitation is None or not invitation.is_valid():
+        return None
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation(invitation: TeamInvitation, user, *, request=None) -> TeamMember:
+    """The owner of the invited address joins the team (signed in as that address)."""
+    if user.email.lower() != invitation.email.lower():
+        raise TeamError(f"This invitation is for {invitation.email}.")
+    member = add_team_member(
+        invitation.team, user, role=invitation.role, by=invitation.invited_by, request=request
+    )
+    invitation.delete()
+    record_event(user, "team.invitation_accepted", invitation.team, request=request)
+    return member
+
+
+@transaction.atomic
+def cancel_invitation(invitation: TeamInvitation, *, by, request=None) -> None:
+    invitation.delete()
+    record_event(
+        by, "team.invitation_cancelled", invitation.team, request=request, email=invitation.email
     )
 
 
 def _admins_left(team: Team, without: TeamMember) -> int:
-    return team.members.filter(role=TeamMember.Role.ADMIN).exclude(pk=without.pk).count()
+    """The team's other admins, locked: two admins demoting each other at once cannot both
+    pass this check."""
+    admins = team.members.select_for_update().filter(role=TeamMember.Role.ADMIN)
+    return len([pk for pk in admins.values_list("pk", flat=True) if pk != without.pk])
 
 
 @transaction.atomic

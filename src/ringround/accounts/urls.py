@@ -9,9 +9,15 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("join/<str:token>/", views.join, name="join"),
     path("account/", views.account, name="account"),
+    path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("teams/", views.teams, name="teams"),
     path("teams/<str:team_id>/", views.team, name="team"),
     path("teams/<str:team_id>/people/<int:member_id>/role/", views.team_role, name="team_role"),
+    path(
+        "teams/<str:team_id>/invitations/<int:invitation_id>/cancel/",
+        views.team_invitation_cancel,
+        name="team_invitation_cancel",
+    ),
     path(
         "teams/<str:team_id>/people/<int:member_id>/remove/",
         views.team_remove,

@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -15,8 +16,15 @@ from ringround.campaigns import services as campaign_services
 from ringround.campaigns.services import CampaignError
 
 from . import services
-from .forms import InviteOrganiserForm, LoginForm, SignupForm, TeamForm, TeamRoleForm
-from .models import Team, TeamMember
+from .forms import (
+    InviteOrganiserForm,
+    LoginForm,
+    NewAccountForm,
+    SignupForm,
+    TeamForm,
+    TeamRoleForm,
+)
+from .models import Team, TeamInvitation, TeamMember, User
 from .permissions import may_manage_team, organiser_required, team_for_organiser
 
 
@@ -160,7 +168,7 @@ def team(request, team_id):
             raise PermissionDenied("Only the team's admins can add people.")
         if form.is_valid():
             try:
-                member, new_account = services.invite_organiser(
+                invitation = services.invite_organiser(
                     team, **form.cleaned_data, by=request.user, request=request
                 )
             except services.TeamError as exc:
@@ -168,12 +176,8 @@ def team(request, team_id):
             else:
                 messages.success(
                     request,
-                    f"{member.user.email} added as {member.get_role_display().lower()}; "
-                    + (
-                        "an email asks them to choose a password."
-                        if new_account
-                        else "they can sign in now."
-                    ),
+                    f"Invitation sent to {invitation.email}. They join {team.name} once they "
+                    f"accept it (the link works for {TeamInvitation.VALID_FOR.days} days).",
                 )
                 return redirect("accounts:team", team.public_id)
     members = team.members.select_related("user", "added_by")
@@ -187,6 +191,7 @@ def team(request, team_id):
             "form": form,
             "roles": TeamMember.Role.choices,
             "campaign_count": team.campaigns.count(),
+            "invitations": team.invitations.select_related("invited_by") if manages else (),
         },
         status=400 if form is not None and form.errors else 200,
     )
@@ -236,3 +241,55 @@ def team_remove(request, team_id, member_id):
             messages.success(request, f"{member.user} no longer has access to {member.team.name}.")
         return redirect("accounts:team", member.team.public_id)
     return render(request, "accounts/team_remove.html", {"member": member, "team": member.team})
+
+
+@organiser_required
+@require_POST
+def team_invitation_cancel(request, team_id, invitation_id):
+    team = team_for_organiser(request.user, team_id)
+    if not may_manage_team(request.user, team):
+        raise PermissionDenied("Only the team's admins can change who has access.")
+    invitation = team.invitations.filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation")
+    services.cancel_invitation(invitation, by=request.user, request=request)
+    messages.success(request, f"The invitation to {invitation.email} is cancelled.")
+    return redirect("accounts:team", team.public_id)
+
+
+def invitation(request, token):
+    """The link in an invitation email: sign in as the invited address (or make its account),
+    then accept."""
+    invitation = services.invitation_for(token)
+    if invitation is None:
+        reason = "This invitation is not valid any more. Ask the team admin for a new one."
+        return render(request, "accounts/invite_invalid.html", {"reason": reason}, status=404)
+    context = {"invitation": invitation, "team": invitation.team}
+    user = request.user
+    if user.is_authenticated:
+        if user.email.lower() != invitation.email:
+            context["wrong_account"] = True
+            return render(request, "accounts/invitation.html", context, status=403)
+        if request.method == "POST":
+            services.accept_invitation(invitation, user, request=request)
+            messages.success(request, f"Welcome to {invitation.team.name}.")
+            return redirect("accounts:team", invitation.team.public_id)
+        return render(request, "accounts/invitation.html", context)
+    if User.objects.filter(email__iexact=invitation.email).exists():
+        context["login_url"] = f"{reverse('accounts:login')}?next={request.path}"
+        return render(request, "accounts/invitation.html", context)
+    form = NewAccountForm(request.POST or None, email=invitation.email)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            user = services.sign_up(
+                name=form.cleaned_data["name"],
+                email=invitation.email,
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+            services.accept_invitation(invitation, user, request=request)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to {invitation.team.name}.")
+        return redirect("accounts:team", invitation.team.public_id)
+    context["form"] = form
+    return render(request, "accounts/invitation.html", context, status=400 if form.errors else 200)

@@ -97,7 +97,7 @@ def import_detail(request, import_id):
 def _mapping(request, job):
     """The preview, and the mapping form: correct the guesses, then start."""
     saved_id = request.GET.get("mapping")
-    if request.method == "GET" and saved_id:
+    if request.method == "GET" and saved_id and saved_id.isdigit():
         saved = SavedMapping.objects.filter(pk=saved_id, team_id=job.team_id).first()
         if saved is not None:
             services.apply_saved_mapping(job, saved)

@@ -75,14 +75,16 @@ class Command(BaseCommand):
             raise CommandError(f"No such file: {path}")
         kind = Import.Kind.SUPPRESSIONS if options["suppressions"] else Import.Kind.CONTACTS
         checksum = services.file_checksum(path)
-        job = None if options["restart"] else self._unfinished(path, kind, checksum)
+        campaign = self._campaign(options)
+        team = self._team(options, campaign)
+        job = None if options["restart"] else self._unfinished(path, kind, checksum, team)
         if job is not None:
             self.stderr.write(
                 f"Resuming import {job.public_id} of {job.original_name} after "
                 f"{job.position:,} rows."
             )
         else:
-            job = self._create(path, kind, options, checksum)
+            job = self._create(path, kind, options, checksum, campaign, team)
         progress = ProgressBar(self.stderr._out, enabled=not options["no_progress"])
         services.start_import(job, background=False)
         started = time.monotonic()
@@ -105,9 +107,11 @@ class Command(BaseCommand):
         progress.end()
         self._report(job, time.monotonic() - started, options)
 
-    def _unfinished(self, path, kind, checksum):
+    def _unfinished(self, path, kind, checksum, team):
+        """An unfinished import of this file, for the same team, to carry on."""
         job = (
             Import.objects.filter(
+                team=team,
                 kind=kind,
                 checksum=checksum,
                 file_path=str(path.resolve()),
@@ -146,13 +150,15 @@ class Command(BaseCommand):
         names = ", ".join(Team.objects.values_list("name", flat=True)) or "none yet"
         raise CommandError(f"Say which team with --team (teams: {names}).")
 
-    def _create(self, path, kind, options, checksum):
-        campaign = None
-        if options["campaign"]:
-            campaign = Campaign.objects.filter(public_id=options["campaign"]).first()
-            if campaign is None:
-                raise CommandError(f"No campaign with id {options['campaign']}.")
-        team = self._team(options, campaign)
+    def _campaign(self, options):
+        if not options["campaign"]:
+            return None
+        campaign = Campaign.objects.filter(public_id=options["campaign"]).first()
+        if campaign is None:
+            raise CommandError(f"No campaign with id {options['campaign']}.")
+        return campaign
+
+    def _create(self, path, kind, options, checksum, campaign, team):
         saved = None
         if options["mapping"]:
             mappings = SavedMapping.objects.filter(team=team)
