@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("join/<str:token>/", views.join, name="join"),
+    path("confirm/<str:token>/", views.confirm_email, name="verify_email"),
     path("account/", views.account, name="account"),
     path("sessions/<int:session_id>/end/", views.end_session, name="end_session"),
     path("2fa/setup/", views.two_factor_setup, name="2fa_setup"),
