@@ -277,29 +277,27 @@ def _claim_step_by_step(campaign, volunteer, membership, now, expires_at, ceilin
 
 
 def _take_best(campaign, volunteer, now, expires_at, ceiling) -> CallTarget | None:
-    """Inside a write transaction, check the campaign's hourly ceiling (its row locked until
-    the claim is counted), pick the best claimable target (lapsed leases first: each was the
-    best person when first handed out; then the ready), then assign it with a
-    compare-and-swap UPDATE that only succeeds if it is still claimable.
+    """Inside a write transaction, pick the best claimable target (lapsed leases first: each
+    was the best person when first handed out; then the ready), count it against the
+    campaign's hourly ceiling, then assign it with a compare-and-swap UPDATE that only
+    succeeds if it is still claimable (if not, the count is rolled back with it).
 
     Returns the target, ``None`` if nobody is claimable, ``NO_ROOM`` or ``RACE_LOST``."""
     claimable = CallTarget.objects.claimable_now(campaign, now)
-    hour_ago = now - Campaign.HANDED_OUT_WINDOW
-    room = Campaign.objects.filter(pk=campaign.pk).with_room(ceiling, hour_ago)
     with transaction.atomic():
-        if not room.select_for_update(no_key=True).values_list("id", flat=True):
-            return NO_ROOM
         for part in (claimable.lapsed(now), claimable.ready(now)):
             candidate = part.in_claim_order().select_for_update(skip_locked=True).only("id").first()
             if candidate is not None:
                 break
         else:
             return None
+        if not count_handed_out(campaign, ceiling, now):
+            return NO_ROOM
         taken = claimable.filter(pk=candidate.pk).update(
             **CallTarget.leased_to(volunteer, now, expires_at)
         )
-        if taken == 1:
-            count_handed_out(campaign, now)
+        if taken != 1:
+            transaction.set_rollback(True)
     if taken != 1:
         return RACE_LOST
     return CallTarget.objects.select_related("contact").get(pk=candidate.pk)
@@ -326,11 +324,11 @@ def _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, vi
         "hour_ago": now - Campaign.HANDED_OUT_WINDOW,
     }
     try:
-        target, contact, held_before, room = statements.claim(params)
+        target, contact, held_before, no_room = statements.claim(params)
     except IntegrityError:
         return STEP_BY_STEP
     if target is None:
-        return STEP_BY_STEP if held_before or not room else None
+        return STEP_BY_STEP if held_before or no_room else None
     target.contact = contact
     target.campaign = campaign
     return Lease(target, lease_token(target), expires_at, view_recorded=view[0])

@@ -20,7 +20,6 @@ from django.db.models import DateTimeField
 
 from ringround import rawsql
 from ringround.audit.services import record_events_sql
-from ringround.campaigns.models import Campaign
 from ringround.campaigns.services import count_claim_sql, count_handed_out_sql, credit_call_sql
 from ringround.contacts.models import Contact
 
@@ -38,11 +37,12 @@ def claim_sql() -> str:
     hourly ceiling) take the best lapsed lease or ready target, count the claim for the
     volunteer and the campaign and (``record_view``) write the contact view to the audit
     trail; then read the target and its contact. ``held_before``: the volunteer held a
-    lease; ``room``: the ceiling let a new claim through.
+    lease; ``no_room``: someone was claimable but the campaign's ceiling was reached.
 
-    The ceiling's check locks the campaign's row (``FOR NO KEY UPDATE``: stored calls'
-    foreign keys do not wait on it) until the statement ends, so claims at the same moment
-    are counted one after another and cannot together pass the ceiling."""
+    The order is the ORM path's: lock the best candidate (``SKIP LOCKED``: never waits),
+    then count it against the ceiling (the one UPDATE of the campaign's row, which claims
+    at the same moment wait for in turn, each rechecking the ceiling), then lease it. The
+    candidate is locked, so a counted claim is always a taken one."""
     table = f'"{CallTarget._meta.db_table}"'
     targets = CallTarget.objects
     held = targets.filter(campaign=P("campaign")).held_by(P("volunteer"))
@@ -65,14 +65,17 @@ def claim_sql() -> str:
         detail="%(view_detail)s",
     )
     counted = count_claim_sql(membership="membership", now="now", new_window="new_window")
-    room = Campaign.objects.filter(pk=P("campaign")).with_room(P("ceiling"), P("hour_ago"))
-    handed_out = count_handed_out_sql(campaign="campaign", now="now", hour_ago="hour_ago")
+    handed_out = count_handed_out_sql(
+        campaign="campaign", ceiling="ceiling", now="now", hour_ago="hour_ago"
+    )
     return f"""
 WITH own AS (
     {rawsql.select(held.values("id"))}
-), room AS (
-    {rawsql.select(room.values("id"))} AND NOT EXISTS (SELECT 1 FROM own)
-    {connection.ops.for_update_sql(no_key=True)}
+), candidate AS (
+    SELECT COALESCE(({lapsed}), ({ready})) AS id WHERE NOT EXISTS (SELECT 1 FROM own)
+), handed_out AS (
+    {handed_out} AND EXISTS (SELECT 1 FROM candidate WHERE id IS NOT NULL)
+    RETURNING "id"
 ), renewed AS (
     UPDATE {table} SET {rawsql.assignments(CallTarget, {"lease_expires_at": P("expires_at")})}
      WHERE "id" IN (SELECT id FROM own)
@@ -80,25 +83,23 @@ WITH own AS (
     RETURNING *
 ), taken AS (
     UPDATE {table} SET {rawsql.assignments(CallTarget, leased)}
-     WHERE NOT EXISTS (SELECT 1 FROM own) AND EXISTS (SELECT 1 FROM room)
-       AND "id" = COALESCE(({lapsed}), ({ready}))
+     WHERE "id" = (SELECT id FROM candidate) AND EXISTS (SELECT 1 FROM handed_out)
     RETURNING *
 ), viewed AS (
     {viewed} WHERE %(record_view)s
 ), counted AS (
     {counted} AND EXISTS (SELECT 1 FROM taken)
-), handed_out AS (
-    {handed_out} AND EXISTS (SELECT 1 FROM taken)
 )
 SELECT {_TARGET.sql}, {_CONTACT.sql}, EXISTS (SELECT 1 FROM own) AS held_before,
-       EXISTS (SELECT 1 FROM room) AS room
+       EXISTS (SELECT 1 FROM candidate WHERE id IS NOT NULL)
+         AND NOT EXISTS (SELECT 1 FROM handed_out) AS no_room
   FROM (SELECT 1) AS one
   LEFT JOIN (SELECT * FROM renewed UNION ALL SELECT * FROM taken) t ON true
   LEFT JOIN "{Contact._meta.db_table}" c ON c.id = t.contact_id"""
 
 
 def claim(params: dict) -> tuple:
-    """Run ``claim_sql``: ``(target, contact, held_before, room)``, the first two ``None`` when
+    """Run ``claim_sql``: ``(target, contact, held_before, no_room)``, the first two ``None`` when
     nothing was renewed or taken. Raises ``IntegrityError`` if the volunteer claimed twice
     at once (the database keeps one lease)."""
     with _own_savepoint():

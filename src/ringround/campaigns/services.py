@@ -518,19 +518,24 @@ def _claim_counted(new_window, now) -> dict:
 # -- the campaign's hourly ceiling ---------------------------------------------------------------
 
 
-def count_handed_out(campaign: Campaign, now: dt.datetime) -> None:
-    """A contact was handed out: counted in the campaign's hour."""
+def count_handed_out(campaign: Campaign, ceiling: int, now: dt.datetime) -> bool:
+    """Count one more contact handed out in the campaign's hour, if its ceiling allows it;
+    ``False`` if the ceiling is reached. One conditional UPDATE: claims at the same moment
+    wait for each other's count, so together they cannot pass the ceiling."""
     hour_ago = now - Campaign.HANDED_OUT_WINDOW
-    Campaign.objects.filter(pk=campaign.pk).update(**Campaign.handed_out_counted(now, hour_ago))
+    under_ceiling = Campaign.objects.filter(pk=campaign.pk).with_room(ceiling, hour_ago)
+    return bool(under_ceiling.update(**Campaign.handed_out_counted(now, hour_ago)))
 
 
-def count_handed_out_sql(*, campaign: str, now: str, hour_ago: str) -> str:
+def count_handed_out_sql(*, campaign: str, ceiling: str, now: str, hour_ago: str) -> str:
     """``count_handed_out`` as an UPDATE for a hand-written statement (the arguments name its
-    parameters)."""
-    values = Campaign.handed_out_counted(rawsql.Param(now), rawsql.Param(hour_ago))
+    parameters; ``hour_ago``: ``now`` less ``Campaign.HANDED_OUT_WINDOW``)."""
+    P = rawsql.Param
+    under_ceiling = Campaign.objects.filter(pk=P(campaign)).with_room(P(ceiling), P(hour_ago))
+    values = Campaign.handed_out_counted(P(now), P(hour_ago))
     return (
         f'UPDATE "{Campaign._meta.db_table}" SET {rawsql.assignments(Campaign, values)} '
-        f'WHERE "id" = %({campaign})s'
+        f"WHERE {rawsql.condition(under_ceiling)}"
     )
 
 
