@@ -131,6 +131,7 @@ def sign_up_by_invite(
     (``confirm``) and sign in (signing in itself is tested in tests/accounts). ``extra``: request headers (``REMOTE_ADDR``)."""
     from django.urls import reverse
 
+    client.logout()
     response = client.post(
         reverse("accounts:join", args=[campaign.invite_token]),
         {"name": name, "email": email, "password": password},
