@@ -97,3 +97,10 @@ def test_thirty_volunteers_claiming_at_once_cannot_pass_the_ceiling():
     assert outcomes.count(True) == 10 and outcomes.count("refused") == 20
     assert CallTarget.objects.filter(campaign=campaign, held_by__isnull=False).count() == 10
     assert Campaign.objects.get(pk=campaign.pk).handed_out_in_window == 10
+
+
+def test_the_api_answers_429_at_the_ceiling():
+    from ringround.api.errors import refusal_response
+
+    response = refusal_response(rules.CeilingReached("Full for this hour."))
+    assert response.status_code == 429 and response["Retry-After"]
