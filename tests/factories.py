@@ -140,6 +140,47 @@ def make_volunteer(campaign, **fields) -> User:
     return user
 
 
+def confirm_link(email: str) -> str:
+    """The path of the last confirmation link emailed to ``email``."""
+    from django.core import mail
+
+    for message in reversed(mail.outbox):
+        if email in message.to:
+            for line in message.body.splitlines():
+                if "/accounts/confirm/" in line:
+                    return "/accounts/confirm/" + line.split("/accounts/confirm/")[1].strip()
+    raise AssertionError(f"no confirmation link emailed to {email}")
+
+
+def sign_up_by_invite(
+    client,
+    campaign,
+    *,
+    name="Vera Volunteer",
+    email="vera@example.org",
+    password="a long enough passphrase",
+    confirm=True,
+    **extra,
+) -> User:
+    """What a new volunteer does: sign up through the invite link, follow the emailed link
+    (``confirm``) and sign in (signing in itself is tested in tests/accounts). ``extra``: request headers (``REMOTE_ADDR``)."""
+    from django.urls import reverse
+
+    client.logout()
+    response = client.post(
+        reverse("accounts:join", args=[campaign.invite_token]),
+        {"name": name, "email": email, "password": password},
+        **extra,
+    )
+    assert response.status_code == 200, response.status_code
+    assert b"Check your email" in response.content
+    if confirm:
+        client.post(confirm_link(email), **extra)
+    user = User.objects.get(email=email)
+    client.force_login(user)
+    return user
+
+
 def record(campaign, volunteer, lease, code="no_answer", *, now, key=None, **extra):
     """Record an outcome for a claim: ``lease`` is the claim (or just its token, forged or
     not); a fresh idempotency key unless ``key`` is given (``""`` included)."""

@@ -80,6 +80,8 @@ def post_and_check(client, url, data, *, ok_statuses=(302,)):
             "lease_minutes",
             "max_attempts",
             "claims_per_hour",
+            "joining",
+            "contacts_per_hour",
             "visible_fields",
             "target_tags",
             "target_areas",

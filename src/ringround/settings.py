@@ -175,6 +175,34 @@ AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
+# Joining a campaign is earned, not free (campaigns.services, calling.rules).
+# Sign-ups through one campaign's invite link: per client address per hour, and in all per hour.
+RINGROUND_SIGNUPS_PER_ADDRESS_PER_HOUR = int(
+    os.environ.get("RINGROUND_SIGNUPS_PER_ADDRESS_PER_HOUR", "5")
+)
+RINGROUND_SIGNUPS_PER_CAMPAIGN_PER_HOUR = int(
+    os.environ.get("RINGROUND_SIGNUPS_PER_CAMPAIGN_PER_HOUR", "300")
+)
+# Organisers see an address as a pattern once this many volunteers signed up from it.
+RINGROUND_SIGNUPS_FLAGGED_PER_ADDRESS = int(
+    os.environ.get("RINGROUND_SIGNUPS_FLAGGED_PER_ADDRESS", "3")
+)
+# Days an email confirmation link works.
+RINGROUND_VERIFY_EMAIL_DAYS = float(os.environ.get("RINGROUND_VERIFY_EMAIL_DAYS", "3"))
+# A volunteer's hourly claims: this many to start with, and this many more for each real call
+# (an outcome recorded at least RINGROUND_REAL_CALL_SECONDS after the contact was handed out),
+# never more than the campaign's claims_per_hour.
+RINGROUND_NEW_VOLUNTEER_CLAIMS = int(os.environ.get("RINGROUND_NEW_VOLUNTEER_CLAIMS", "20"))
+RINGROUND_CLAIMS_PER_CALL = int(os.environ.get("RINGROUND_CLAIMS_PER_CALL", "2"))
+RINGROUND_REAL_CALL_SECONDS = int(os.environ.get("RINGROUND_REAL_CALL_SECONDS", "20"))
+# Organisers see a volunteer flagged once this many of their claims were not followed by calls.
+RINGROUND_FLAG_UNMATCHED_CLAIMS = int(os.environ.get("RINGROUND_FLAG_UNMATCHED_CLAIMS", "15"))
+# A campaign's contacts handed out per hour when its organisers set no ceiling: a floor, plus
+# this many for each volunteer who recorded a conversation in the last day (never per account).
+RINGROUND_CONTACTS_PER_HOUR_FLOOR = int(os.environ.get("RINGROUND_CONTACTS_PER_HOUR_FLOOR", "200"))
+RINGROUND_CONTACTS_PER_HOUR_PER_CALLER = int(
+    os.environ.get("RINGROUND_CONTACTS_PER_HOUR_PER_CALLER", "60")
+)
 # Two-factor (TOTP): optional for organisers, required for admins when the deployment says so.
 RINGROUND_REQUIRE_ADMIN_2FA = env_bool("RINGROUND_REQUIRE_ADMIN_2FA")
 OTP_TOTP_ISSUER = "Ringround"

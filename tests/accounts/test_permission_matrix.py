@@ -38,6 +38,7 @@ MATRIX = {
     "accounts:login": ("get", ANYONE),
     "accounts:logout": ("post", ANYONE),
     "accounts:join": ("get", ANYONE),
+    "accounts:verify_email": ("get", ANYONE),
     "accounts:account": ("get", SIGNED_IN),
     "accounts:end_session": ("post", SIGNED_IN),
     "accounts:2fa_setup": ("get", SIGNED_IN),
@@ -65,6 +66,7 @@ MATRIX = {
     "campaigns:outcome": ("get", THIS_CAMPAIGNS_ORGANISER),
     "campaigns:invite": ("get", THIS_CAMPAIGNS_ORGANISER),
     "campaigns:volunteer_status": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "campaigns:suspend_volunteers": ("post", THIS_CAMPAIGNS_ORGANISER),
     "campaigns:status": ("post", THIS_CAMPAIGNS_ORGANISER),
     "campaigns:add_targets": ("post", THIS_CAMPAIGNS_ORGANISER),
     "reports:results": ("get", THIS_CAMPAIGNS_ORGANISER),
@@ -154,6 +156,7 @@ def world():
         "invitation_id": TeamInvitation.objects.create(
             team=campaign.team, email="x@example.org"
         ).pk,
+        "verify_token": campaign_services.verification_token(campaign, volunteer),
     }
     return {"people": people, "values": values, "contact": contact}
 
@@ -168,6 +171,8 @@ def url_for(name, pattern, values, contact):
         kwargs["public_id"] = contact.public_id
     if name == "accounts:password_reset_confirm":
         kwargs["token"] = "set-password"
+    if name == "accounts:verify_email":
+        kwargs["token"] = values["verify_token"]
     return reverse(name, kwargs=kwargs)
 
 

@@ -21,7 +21,9 @@ ROUNDS = 4
 
 
 def test_fifty_clients_claiming_and_recording_at_once_never_share_lose_or_double_a_call():
-    campaign = open_campaign(targets=THREADS * ROUNDS - 10, claims_per_hour=1000)
+    campaign = open_campaign(
+        targets=THREADS * ROUNDS - 10, claims_per_hour=1000, contacts_per_hour=100_000
+    )
     clients = [token_client(make_volunteer(campaign)) for _ in range(THREADS)]
     claimed = [[None] * THREADS for _ in range(ROUNDS)]
     acknowledged = [[] for _ in range(THREADS)]

@@ -16,7 +16,7 @@ from ringround.calling import rules, statements
 from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
-from ringround.campaigns.models import Membership
+from ringround.campaigns.models import Campaign, Membership
 from ringround.contacts.models import Contact, Suppression
 from tests.factories import UserFactory, make_campaign, make_organiser, make_team
 
@@ -34,10 +34,11 @@ class World:
     """One campaign with its contacts and volunteers; ``n`` keeps two worlds' phones apart.
     Everything is named by key (``p3``, ``v2``), the same in both worlds."""
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, **fields):
         self.n = n
         organiser = make_organiser()
-        self.campaign = make_campaign(organiser, claims_per_hour=4, max_attempts=3)
+        fields = {"claims_per_hour": 4, "max_attempts": 3, **fields}
+        self.campaign = make_campaign(organiser, **fields)
         campaign_services.add_question(
             self.campaign, text="Top issue?", kind="single", choices=["NHS", "Housing"]
         )
@@ -163,6 +164,8 @@ class World:
                 m.claims_window_start,
                 m.claims_in_window,
                 m.flagged_at,
+                m.claims_total,
+                m.calls_recorded,
             )
             for m in Membership.objects.filter(campaign=self.campaign)
         }
@@ -184,7 +187,13 @@ class World:
                 phone__in=[c.phone for c in self.contacts.values()]
             )
         )
+        campaign = Campaign.objects.get(pk=self.campaign.pk)
         return {
+            "campaign": (
+                campaign.handed_out_window_start,
+                campaign.handed_out_in_window,
+                campaign.ceiling_reached_at,
+            ),
             "targets": targets,
             "calls": calls,
             "memberships": memberships,
@@ -238,7 +247,26 @@ def evening(world: World) -> list:
     ]
 
 
-def run(monkeypatch, one_statement: bool, n: int):
+def busy_hour(world: World) -> list:
+    """A campaign allowing 3 contacts an hour, and volunteers earning claims by real calls."""
+    w = world
+    seconds = lambda n: NOON + dt.timedelta(seconds=n)  # noqa: E731
+    return [
+        w.claim("v0", seconds(0)),  # p4
+        w.record("v0", "no_answer", seconds(40)),  # a real call: v0 earns claims
+        w.claim("v1", seconds(50)),  # p2
+        w.record("v1", "no_answer", seconds(55)),  # recorded at once: earns nothing
+        w.claim("v2", seconds(60)),  # p0: the third of the hour
+        w.claim("v3", seconds(70)),  # refused at the ceiling, flagged once
+        w.claim("v1", seconds(80)),  # refused again, not flagged again
+        w.claim("v2", seconds(90)),  # v2 holds p0: renewed, the ceiling does not matter
+        w.release("v2"),
+        w.claim("v3", minutes(61)),  # a new hour: p0 again
+        w.claim("v1", minutes(62)),  # p1
+    ]
+
+
+def run(monkeypatch, one_statement: bool, n: int, plan=evening, **fields):
     used = {"claim": 0, "store_call": 0}
     for name in used:
         original = getattr(statements, name)
@@ -249,8 +277,8 @@ def run(monkeypatch, one_statement: bool, n: int):
 
         monkeypatch.setattr(statements, name, counting)
     monkeypatch.setattr(rules, "one_statement", lambda: one_statement)
-    world = World(n)
-    said = evening(world)
+    world = World(n, **fields)
+    said = plan(world)
     return said, world.rows(), dict(used)
 
 
@@ -283,6 +311,26 @@ def test_one_statement_path_leaves_the_same_rows_as_the_orm_path(monkeypatch):
     assert rows_orm["suppressed"] == ["p0", "p6"]
     views = [event for event in rows_orm["events"] if event[0] == "contact.view"]
     assert len(views) == 3
+
+
+def test_ceiling_and_earned_claims_leave_the_same_rows_on_both_paths(monkeypatch):
+    said_orm, rows_orm, _ = run(monkeypatch, False, 0, busy_hour, contacts_per_hour=3)
+    said_sql, rows_sql, used_sql = run(monkeypatch, True, 1, busy_hour, contacts_per_hour=3)
+
+    assert used_sql["claim"] >= 6, used_sql
+    assert said_sql == said_orm
+    for part in rows_orm:
+        assert rows_sql[part] == rows_orm[part], part
+    assert said_orm.count(("refused", "campaign_ceiling")) == 2
+    assert rows_orm["campaign"] == (minutes(61), 2, NOON + dt.timedelta(seconds=70))
+    ceiling_events = [
+        event for event in rows_orm["events"] if event[0] == "campaign.ceiling_reached"
+    ]
+    assert len(ceiling_events) == 1
+    earned = {key: row[5] for key, row in rows_orm["memberships"].items()}
+    assert earned == {"v0": 1, "v1": 0, "v2": 0, "v3": 0}
+    handed_out = {key: row[4] for key, row in rows_orm["memberships"].items()}
+    assert handed_out == {"v0": 1, "v1": 2, "v2": 1, "v3": 1}
 
 
 def test_audit_times_are_when_the_event_was_written_on_both_paths(monkeypatch):

@@ -30,7 +30,10 @@ State = CallTarget.State
 
 
 def campaign_with_targets(count, **fields):
-    """An active campaign with ``count`` fresh people to call, inserted in bulk."""
+    """An active campaign with ``count`` fresh people to call, inserted in bulk. These tests
+    are about concurrency, not the hourly ceiling (test_campaign_ceiling.py): the organisers
+    allow as many contacts an hour as the test hands out."""
+    fields.setdefault("contacts_per_hour", 100_000)
     campaign = make_campaign(**fields)
     contacts = Contact.objects.bulk_create(ContactFactory.build_batch(count, team=campaign.team))
     add_contacts(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))

@@ -7,7 +7,7 @@ from ringround.audit.models import AuditEvent
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Membership
-from tests.factories import ALL_DAY, UserFactory, make_campaign
+from tests.factories import ALL_DAY, UserFactory, make_campaign, sign_up_by_invite
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +20,8 @@ def campaign():
 
 
 def join(client, campaign):
-    response = client.post(
-        reverse("accounts:join", args=[campaign.invite_token]),
-        {
-            "name": "Vera Volunteer",
-            "email": "vera@example.org",
-            "password": "a long enough passphrase",
-        },
-    )
-    assert response.status_code == 302
+    """Sign up through the invite link, confirm the email and sign in."""
+    sign_up_by_invite(client, campaign)
     return Membership.objects.get(campaign=campaign, user__email="vera@example.org").user
 
 

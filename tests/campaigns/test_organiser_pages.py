@@ -24,6 +24,8 @@ def campaign_form(**overrides):
         "lease_minutes": 10,
         "max_attempts": 3,
         "claims_per_hour": 120,
+        "joining": "verify",
+        "contacts_per_hour": "",
         "visible_fields": ["first_name", "last_name", "area", "phone"],
         "target_tags": "member",
         "target_areas": "",

@@ -34,13 +34,12 @@ class SignupForm(forms.ModelForm):
         fields = ["name", "email"]
         widgets = {"email": forms.EmailInput(attrs={"autocomplete": "email"})}
 
+    def validate_unique(self):
+        """Whether the email has an account is never said here: the invite sign-up answers
+        the same either way (``campaigns.services.sign_up_by_invite``)."""
+
     def clean_email(self):
-        email = self.cleaned_data["email"].strip().lower()
-        if User.objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(
-                "There is already an account with this email: log in instead."
-            )
-        return email
+        return self.cleaned_data["email"].strip().lower()
 
     def clean(self):
         cleaned = super().clean()

@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("join/<str:token>/", views.join, name="join"),
+    path("confirm/<str:token>/", views.confirm_email, name="verify_email"),
     path("account/", views.account, name="account"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
     path("teams/", views.teams, name="teams"),

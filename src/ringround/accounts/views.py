@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from django_otp import user_has_device
 
 from ringround.campaigns import services as campaign_services
-from ringround.campaigns.services import CampaignError
+from ringround.campaigns.services import CampaignError, SignUpsThrottled
 
 from . import services
 from .forms import (
@@ -35,7 +35,8 @@ class LoginView(auth_views.LoginView):
 
 
 def join(request, token):
-    """The invite link: sign up (or log in), then join the campaign and read its brief."""
+    """The invite link: sign up (then confirm the email) or, signed in, join; the brief
+    says when they may start calling."""
     try:
         campaign = campaign_services.campaign_for_invite(token)
     except CampaignError as exc:
@@ -47,20 +48,50 @@ def join(request, token):
         return render(request, "accounts/join_confirm.html", {"campaign": campaign})
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = services.sign_up(
-            name=form.cleaned_data["name"],
-            email=form.cleaned_data["email"],
-            password=form.cleaned_data["password"],
-            request=request,
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        campaign_services.join_campaign(campaign, user, token=token, request=request)
-        messages.success(request, f"Welcome, {user.name}! You have joined {campaign.name}.")
-        return redirect("calling:brief", campaign.public_id)
+        try:
+            campaign_services.sign_up_by_invite(
+                campaign,
+                token=token,
+                name=form.cleaned_data["name"],
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                request=request,
+            )
+        except SignUpsThrottled as exc:
+            context = {"campaign": campaign, "reason": str(exc)}
+            return render(request, "accounts/join_throttled.html", context, status=429)
+        except CampaignError as exc:
+            context = {"reason": str(exc)}
+            return render(request, "accounts/invite_invalid.html", context, status=404)
+        context = {"campaign": campaign, "email": form.cleaned_data["email"]}
+        return render(request, "accounts/join_sent.html", context)
     login_url = f"{reverse('accounts:login')}?next={request.path}"
     return render(
         request, "accounts/join.html", {"campaign": campaign, "form": form, "login_url": login_url}
     )
+
+
+def confirm_email(request, token):
+    """The link emailed after an invite sign-up. Following it shows a button (mail scanners
+    that open links must not confirm anything); pressing it confirms the email."""
+    try:
+        campaign, user = campaign_services.read_verification(token)
+    except CampaignError as exc:
+        return render(request, "accounts/invite_invalid.html", {"reason": str(exc)}, status=404)
+    if request.method != "POST":
+        return render(request, "accounts/confirm_email.html", {"campaign": campaign})
+    try:
+        membership = campaign_services.confirm_email(token, request=request)
+    except CampaignError as exc:
+        return render(request, "accounts/invite_invalid.html", {"reason": str(exc)}, status=404)
+    if membership.status == membership.Status.PENDING_APPROVAL:
+        messages.success(request, "Email confirmed. An organiser will approve you shortly.")
+    else:
+        messages.success(request, "Email confirmed.")
+    brief = reverse("calling:brief", args=[campaign.public_id])
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        return redirect(brief)
+    return redirect(f"{reverse('accounts:login')}?next={brief}")
 
 
 # --- the person's own account: sessions and two-factor --------------------------------------

@@ -38,6 +38,7 @@ CALLING_STATUS = {
     "campaign_not_open": 409,
     "invalid_outcome": 422,
     "rate_limited": 429,
+    "campaign_ceiling": 429,
 }
 
 

@@ -25,12 +25,19 @@ import json
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ringround.audit.services import record_event
 from ringround.campaigns.models import Campaign, Membership, OutcomeCode, Question
-from ringround.campaigns.services import count_claim, flag_rate_limited
+from ringround.campaigns.services import (
+    count_claim,
+    count_handed_out,
+    credit_call,
+    flag_ceiling_reached,
+    flag_rate_limited,
+)
 from ringround.contacts.models import Suppression
 
 from . import statements, targets
@@ -63,6 +70,10 @@ class NotAVolunteer(CallingError):
 
 class RateLimited(CallingError):
     code = "rate_limited"
+
+
+class CeilingReached(CallingError):
+    code = "campaign_ceiling"
 
 
 class InvalidLease(CallingError):
@@ -108,26 +119,84 @@ def check_can_call(
     if membership is None:
         raise NotAVolunteer("You have not joined this campaign.")
     if membership.status != Membership.Status.ACTIVE:
-        raise NotAVolunteer("Your calling for this campaign has been suspended by an organiser.")
+        raise NotAVolunteer(WAITING.get(membership.status, WAITING[Membership.Status.SUSPENDED]))
     return membership
 
 
+# What a volunteer who may not call is told (the brief page says the same at more length).
+WAITING = {
+    Membership.Status.PENDING_VERIFICATION: (
+        "Confirm your email first: follow the link we emailed you, then you can start calling."
+    ),
+    Membership.Status.PENDING_APPROVAL: (
+        "An organiser has to approve you before you can start calling. You will be able to "
+        "call as soon as they do."
+    ),
+    Membership.Status.SUSPENDED: "Your calling for this campaign has been suspended by an organiser.",
+}
+
+
 def check_claim_rate(campaign: Campaign, membership: Membership, now: dt.datetime) -> None:
-    """Allow at most ``claims_per_hour`` new contacts per volunteer per hour, so nobody can
-    page through the list; a burst beyond it is refused and flagged to the organisers.
-    Only contacts actually handed out count (``count_claim``), not empty asks."""
-    if membership.claim_limit_reached(campaign.claims_per_hour, now):
+    """Allow at most the volunteer's claim budget of new contacts per hour (``claims_per_hour``
+    once they have made real calls; fewer for a newcomer: ``Membership.claim_budget``), so
+    nobody can page through the list; a burst beyond it is refused and flagged to the
+    organisers. Only contacts actually handed out count (``count_claim``), not empty asks."""
+    budget = membership.claim_budget(campaign.claims_per_hour)
+    if membership.claim_limit_reached(budget, now):
         flag_rate_limited(campaign, membership, now)
+        if budget < campaign.claims_per_hour:
+            raise RateLimited(
+                f"New volunteers are given up to {budget} contacts an hour; every call you "
+                "record earns you more. Take a short break and carry on later."
+            )
         raise RateLimited(
             "You have been given a lot of contacts this hour. Take a short break; "
             "your organiser has been told in case something is wrong."
         )
 
 
+def contacts_per_hour(campaign: Campaign, now: dt.datetime) -> int:
+    """The campaign's ceiling on contacts handed out per hour, all volunteers together: the
+    organisers' figure, or else RINGROUND_CONTACTS_PER_HOUR_FLOOR plus
+    RINGROUND_CONTACTS_PER_HOUR_PER_CALLER for each volunteer who recorded a conversation in
+    the last day. Proven callers, never accounts: new accounts cost nothing, conversations
+    do. The count is cached for a minute, so a claim costs one cache read."""
+    if campaign.contacts_per_hour is not None:
+        return campaign.contacts_per_hour
+    key = f"ringround:callers:{campaign.pk}"
+    callers = cache.get(key)
+    if callers is None:
+        callers = (
+            Call.objects.filter(
+                campaign=campaign,
+                ended_at__gte=now - dt.timedelta(days=1),
+                outcome__is_conversation=True,
+            )
+            .values("volunteer_id")
+            .distinct()
+            .count()
+        )
+        cache.set(key, callers, 60)
+    return (
+        settings.RINGROUND_CONTACTS_PER_HOUR_FLOOR
+        + settings.RINGROUND_CONTACTS_PER_HOUR_PER_CALLER * callers
+    )
+
+
+def ceiling_refused(campaign: Campaign, ceiling: int, now: dt.datetime) -> CeilingReached:
+    """The refusal at the campaign's ceiling, flagged to the organisers."""
+    flag_ceiling_reached(campaign, ceiling, now)
+    return CeilingReached(
+        f"{campaign.name} has handed out as many contacts as it allows in an hour "
+        f"({ceiling}). Try again a little later; your organisers have been told."
+    )
+
+
 # --- 1. claim ----------------------------------------------------------------------------
 
 
 RACE_LOST = object()  # _take_best: someone else took the candidate first; try again
+NO_ROOM = object()  # _take_best: the campaign's hourly ceiling is reached
 STEP_BY_STEP = object()  # the one-statement claim met a case it leaves to the general path
 
 
@@ -152,13 +221,17 @@ def claim_next(
     now = now or timezone.now()
     membership = check_can_call(campaign, volunteer, membership)
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
-    limit_reached = membership.claim_limit_reached(campaign.claims_per_hour, now)
+    budget = membership.claim_budget(campaign.claims_per_hour)
+    limit_reached = membership.claim_limit_reached(budget, now)
+    ceiling = contacts_per_hour(campaign, now)
     if one_statement() and not limit_reached:
         view = (record_view, ip_address)
-        lease = _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, view)
+        lease = _claim_in_one_statement(
+            campaign, volunteer, membership, now, expires_at, view, ceiling
+        )
         if lease is not STEP_BY_STEP:
             return lease
-    lease = _claim_step_by_step(campaign, volunteer, membership, now, expires_at)
+    lease = _claim_step_by_step(campaign, volunteer, membership, now, expires_at, ceiling)
     if lease is not None and record_view:
         record_contact_view(lease, volunteer, ip_address)
     return lease
@@ -178,14 +251,14 @@ def record_contact_view(lease: Lease, viewer, ip_address: str | None = None) -> 
     lease.view_recorded = True
 
 
-def _claim_step_by_step(campaign, volunteer, membership, now, expires_at) -> Lease | None:
+def _claim_step_by_step(campaign, volunteer, membership, now, expires_at, ceiling) -> Lease | None:
     held = _renew_held_lease(campaign, volunteer, now)
     if held:
         return held
     check_claim_rate(campaign, membership, now)
     for _ in range(CLAIM_ATTEMPTS):
         try:
-            target = _take_best(campaign, volunteer, now, expires_at)
+            target = _take_best(campaign, volunteer, now, expires_at, ceiling)
         except IntegrityError:
             # The same volunteer claimed twice at once: the database kept one lease.
             held = _renew_held_lease(campaign, volunteer, now)
@@ -194,6 +267,8 @@ def _claim_step_by_step(campaign, volunteer, membership, now, expires_at) -> Lea
             continue
         if target is None:
             return None
+        if target is NO_ROOM:
+            raise ceiling_refused(campaign, ceiling, now)
         if target is not RACE_LOST:
             count_claim(membership, now)
             target.campaign = campaign
@@ -201,12 +276,13 @@ def _claim_step_by_step(campaign, volunteer, membership, now, expires_at) -> Lea
     return None
 
 
-def _take_best(campaign, volunteer, now, expires_at) -> CallTarget | None:
+def _take_best(campaign, volunteer, now, expires_at, ceiling) -> CallTarget | None:
     """Inside a write transaction, pick the best claimable target (lapsed leases first: each
-    was the best person when first handed out; then the ready), then assign it with a
-    compare-and-swap UPDATE that only succeeds if it is still claimable.
+    was the best person when first handed out; then the ready), count it against the
+    campaign's hourly ceiling, then assign it with a compare-and-swap UPDATE that only
+    succeeds if it is still claimable (if not, the count is rolled back with it).
 
-    Returns the target, ``None`` if nobody is claimable, or ``RACE_LOST``."""
+    Returns the target, ``None`` if nobody is claimable, ``NO_ROOM`` or ``RACE_LOST``."""
     claimable = CallTarget.objects.claimable_now(campaign, now)
     with transaction.atomic():
         for part in (claimable.lapsed(now), claimable.ready(now)):
@@ -215,19 +291,23 @@ def _take_best(campaign, volunteer, now, expires_at) -> CallTarget | None:
                 break
         else:
             return None
+        if not count_handed_out(campaign, ceiling, now):
+            return NO_ROOM
         taken = claimable.filter(pk=candidate.pk).update(
             **CallTarget.leased_to(volunteer, now, expires_at)
         )
+        if taken != 1:
+            transaction.set_rollback(True)
     if taken != 1:
         return RACE_LOST
     return CallTarget.objects.select_related("contact").get(pk=candidate.pk)
 
 
-def _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, view):
+def _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, view, ceiling):
     """claim_next's steps in one round trip (statements.claim). Returns the lease, ``None`` if
     nobody is claimable, or ``STEP_BY_STEP`` when the volunteer held a lease the statement did
-    not renew (it had lapsed, or changed meanwhile) or claimed twice at once: the general path
-    sorts those out."""
+    not renew (it had lapsed, or changed meanwhile), claimed twice at once, or met the
+    campaign's ceiling: the general path sorts those out (and refuses with the reason)."""
     params = {
         "campaign": campaign.pk,
         "volunteer": volunteer.pk,
@@ -240,13 +320,15 @@ def _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, vi
         "record_view": view[0],
         "ip_address": view[1],
         "view_detail": json.dumps({"fields": campaign.fields_for_volunteer()}),
+        "ceiling": ceiling,
+        "hour_ago": now - Campaign.HANDED_OUT_WINDOW,
     }
     try:
-        target, contact, held_before = statements.claim(params)
+        target, contact, held_before, no_room = statements.claim(params)
     except IntegrityError:
         return STEP_BY_STEP
     if target is None:
-        return STEP_BY_STEP if held_before else None
+        return STEP_BY_STEP if held_before or no_room else None
     target.contact = contact
     target.campaign = campaign
     return Lease(target, lease_token(target), expires_at, view_recorded=view[0])
@@ -408,6 +490,7 @@ def record_outcome(
     notes = (notes or "")[:MAX_TEXT_ANSWER]
     call = _call(campaign, volunteer, claim, outcome, clean, notes, key, now)
     terms = _outcome_terms(campaign, outcome, now, callback_at)
+    terms["real_call"] = is_real_call(call)
     # A suppressing outcome also adds to the suppression list: the step-by-step path.
     store = _store_in_one_statement if one_statement() and not outcome.suppresses else _store_call
     try:
@@ -426,6 +509,15 @@ def record_outcome(
     return call
 
 
+def is_real_call(call: Call) -> bool:
+    """Whether a recorded call earns its volunteer more claims (``Membership.claim_budget``):
+    its outcome came at least RINGROUND_REAL_CALL_SECONDS after the contact was handed out,
+    long enough to have dialled. Paging through contacts and recording at once earns none."""
+    return call.ended_at - call.started_at >= dt.timedelta(
+        seconds=settings.RINGROUND_REAL_CALL_SECONDS
+    )
+
+
 def _outcome_terms(campaign, outcome, now, callback_at) -> dict:
     """What ``CallTarget.after_outcome`` needs to know of this outcome."""
     retry_at = now + dt.timedelta(minutes=outcome.retry_after_minutes or 0)
@@ -439,7 +531,10 @@ def _outcome_terms(campaign, outcome, now, callback_at) -> dict:
 
 def _store_call(call, volunteer, outcome, terms) -> Call | None:
     """Store the call and apply the outcome to the target, in one transaction with the target
-    locked. A second call for the same key or claim fails on a unique constraint."""
+    locked; a real call made while the lease was still the volunteer's earns them claims.
+    A second call for the same key or claim fails on a unique constraint."""
+    terms = dict(terms)
+    real_call = terms.pop("real_call")
     with transaction.atomic():
         target = (
             CallTarget.objects.select_for_update()
@@ -455,6 +550,8 @@ def _store_call(call, volunteer, outcome, terms) -> Call | None:
             CallTarget.objects.filter(pk=target.pk).update(
                 **CallTarget.after_outcome(outcome=outcome, **terms)
             )
+            if real_call:
+                credit_call(call.campaign_id, volunteer.pk)
         if outcome.suppresses:
             reason = (
                 Suppression.Reason.WRONG_NUMBER

@@ -20,7 +20,7 @@ from django.db.models import DateTimeField
 
 from ringround import rawsql
 from ringround.audit.services import record_events_sql
-from ringround.campaigns.services import count_claim_sql
+from ringround.campaigns.services import count_claim_sql, count_handed_out_sql, credit_call_sql
 from ringround.contacts.models import Contact
 
 from .models import Call, CallTarget
@@ -33,9 +33,16 @@ _CONTACT = rawsql.Columns(Contact, "c")
 
 @cache
 def claim_sql() -> str:
-    """Renew the lease the volunteer holds, or else take the best lapsed lease or ready
-    target, count the claim and (``record_view``) write the contact view to the audit trail;
-    then read the target and its contact. ``held_before``: the volunteer held a lease."""
+    """Renew the lease the volunteer holds, or else (if the campaign has room under its
+    hourly ceiling) take the best lapsed lease or ready target, count the claim for the
+    volunteer and the campaign and (``record_view``) write the contact view to the audit
+    trail; then read the target and its contact. ``held_before``: the volunteer held a
+    lease; ``no_room``: someone was claimable but the campaign's ceiling was reached.
+
+    The order is the ORM path's: lock the best candidate (``SKIP LOCKED``: never waits),
+    then count it against the ceiling (the one UPDATE of the campaign's row, which claims
+    at the same moment wait for in turn, each rechecking the ceiling), then lease it. The
+    candidate is locked, so a counted claim is always a taken one."""
     table = f'"{CallTarget._meta.db_table}"'
     targets = CallTarget.objects
     held = targets.filter(campaign=P("campaign")).held_by(P("volunteer"))
@@ -58,9 +65,17 @@ def claim_sql() -> str:
         detail="%(view_detail)s",
     )
     counted = count_claim_sql(membership="membership", now="now", new_window="new_window")
+    handed_out = count_handed_out_sql(
+        campaign="campaign", ceiling="ceiling", now="now", hour_ago="hour_ago"
+    )
     return f"""
 WITH own AS (
     {rawsql.select(held.values("id"))}
+), candidate AS (
+    SELECT COALESCE(({lapsed}), ({ready})) AS id WHERE NOT EXISTS (SELECT 1 FROM own)
+), handed_out AS (
+    {handed_out} AND EXISTS (SELECT 1 FROM candidate WHERE id IS NOT NULL)
+    RETURNING "id"
 ), renewed AS (
     UPDATE {table} SET {rawsql.assignments(CallTarget, {"lease_expires_at": P("expires_at")})}
      WHERE "id" IN (SELECT id FROM own)
@@ -68,21 +83,23 @@ WITH own AS (
     RETURNING *
 ), taken AS (
     UPDATE {table} SET {rawsql.assignments(CallTarget, leased)}
-     WHERE NOT EXISTS (SELECT 1 FROM own) AND "id" = COALESCE(({lapsed}), ({ready}))
+     WHERE "id" = (SELECT id FROM candidate) AND EXISTS (SELECT 1 FROM handed_out)
     RETURNING *
 ), viewed AS (
     {viewed} WHERE %(record_view)s
 ), counted AS (
     {counted} AND EXISTS (SELECT 1 FROM taken)
 )
-SELECT {_TARGET.sql}, {_CONTACT.sql}, EXISTS (SELECT 1 FROM own) AS held_before
+SELECT {_TARGET.sql}, {_CONTACT.sql}, EXISTS (SELECT 1 FROM own) AS held_before,
+       EXISTS (SELECT 1 FROM candidate WHERE id IS NOT NULL)
+         AND NOT EXISTS (SELECT 1 FROM handed_out) AS no_room
   FROM (SELECT 1) AS one
   LEFT JOIN (SELECT * FROM renewed UNION ALL SELECT * FROM taken) t ON true
   LEFT JOIN "{Contact._meta.db_table}" c ON c.id = t.contact_id"""
 
 
 def claim(params: dict) -> tuple:
-    """Run ``claim_sql``: ``(target, contact, held_before)``, the first two ``None`` when
+    """Run ``claim_sql``: ``(target, contact, held_before, no_room)``, the first two ``None`` when
     nothing was renewed or taken. Raises ``IntegrityError`` if the volunteer claimed twice
     at once (the database keeps one lease)."""
     with _own_savepoint():
@@ -93,7 +110,8 @@ def claim(params: dict) -> tuple:
 @cache
 def store_call_sql() -> str:
     """Lock the target, store the call unless its key or its claim is stored already, and
-    apply the outcome to the target unless the lease had passed to someone else. Returns
+    apply the outcome to the target unless the lease had passed to someone else; a real call
+    (``real_call``) stored with the lease still the volunteer's earns them claims. Returns
     the stored call's id and ``lease_lost``; no row if it was stored before."""
     table = f'"{CallTarget._meta.db_table}"'
     target = (
@@ -115,6 +133,7 @@ def store_call_sql() -> str:
     stored = rawsql.insert_select(
         Call, "target", {"target_id": "target.id", "lease_lost": "NOT target.ours"}
     )
+    credited = credit_call_sql(campaign="campaign_id", volunteer="volunteer_id")
     return f"""
 WITH target AS (
     {rawsql.select(target)} {connection.ops.for_update_sql()}
@@ -126,11 +145,15 @@ WITH target AS (
     UPDATE {table} SET {rawsql.assignments(CallTarget, applied)}
       FROM stored
      WHERE {table}."id" = %(target_id)s AND NOT stored.lease_lost
+), credited AS (
+    {credited} AND %(real_call)s AND EXISTS (SELECT 1 FROM stored WHERE NOT lease_lost)
 )
 SELECT id, lease_lost FROM stored"""
 
 
-def store_call(call: Call, *, suppresses: bool, retries: bool, limit: int, retry_at) -> tuple:
+def store_call(
+    call: Call, *, suppresses: bool, retries: bool, limit: int, retry_at, real_call: bool
+) -> tuple:
     """Run ``store_call_sql`` for this call (not saved yet): ``(id, lease_lost)``, or
     ``None`` if it was stored before."""
     params = rawsql.insert_params(call)
@@ -139,6 +162,7 @@ def store_call(call: Call, *, suppresses: bool, retries: bool, limit: int, retry
         retries=retries,
         limit=limit,
         retry_at=retry_at,
+        real_call=real_call,
     )
     with _own_savepoint(), rawsql.cursor() as cursor:
         cursor.execute(store_call_sql(), params)

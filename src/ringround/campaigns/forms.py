@@ -37,6 +37,8 @@ class CampaignForm(forms.ModelForm):
             "lease_minutes",
             "max_attempts",
             "claims_per_hour",
+            "joining",
+            "contacts_per_hour",
             "visible_fields",
             "target_tags",
             "target_areas",
@@ -50,6 +52,9 @@ class CampaignForm(forms.ModelForm):
             "calling_start": "Calls from (contact's local time)",
             "calling_end": "Calls until (contact's local time; 00:00 means midnight)",
             "lease_minutes": "Minutes a volunteer holds a contact",
+            "claims_per_hour": "Contacts one volunteer may be given per hour",
+            "joining": "How volunteers join through the invite link",
+            "contacts_per_hour": "Contacts handed out per hour, all volunteers together",
             "target_tags": "Target contacts with any of these tags (comma-separated)",
             "target_areas": "…in any of these areas (comma-separated; empty: all areas)",
         }
@@ -73,6 +78,7 @@ class CampaignForm(forms.ModelForm):
             self.initial["visible_fields"] = self.instance.fields_for_volunteer()
         else:
             self.initial.setdefault("visible_fields", ["first_name", "last_name", "area", "phone"])
+        self.fields["contacts_per_hour"].widget.attrs.update(min=1)
         self.fields["lease_minutes"].min_value = 1
         self.fields["lease_minutes"].widget.attrs.update(min=1, max=120)
 
@@ -87,6 +93,12 @@ class CampaignForm(forms.ModelForm):
         if not 1 <= minutes <= 120:
             raise forms.ValidationError("Between 1 and 120 minutes.")
         return minutes
+
+    def clean_contacts_per_hour(self):
+        value = self.cleaned_data["contacts_per_hour"]
+        if value is not None and value < 1:
+            raise forms.ValidationError("At least 1, or empty to let Ringround work it out.")
+        return value
 
     def clean(self):
         cleaned = super().clean()

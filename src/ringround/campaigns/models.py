@@ -51,6 +51,10 @@ class CampaignQuerySet(models.QuerySet):
     def joined_by(self, user):
         return self.filter(memberships__user=user)
 
+    def with_room(self, ceiling, hour_ago):
+        """Campaigns that may hand out another contact this hour (``Campaign.has_room``)."""
+        return self.filter(Campaign.has_room(ceiling, hour_ago))
+
 
 class Campaign(models.Model):
     class Status(models.TextChoices):
@@ -93,6 +97,36 @@ class Campaign(models.Model):
     invite_token = models.CharField(max_length=64, unique=True, default=new_token)
     invite_expires_at = models.DateTimeField(null=True, blank=True)
 
+    class Joining(models.TextChoices):
+        VERIFY = "verify", "Open link; volunteers confirm their email"
+        APPROVE = "approve", "An organiser approves each volunteer"
+        BOTH = "verify_and_approve", "Volunteers confirm their email, then an organiser approves"
+
+    joining = models.CharField(
+        max_length=24,
+        choices=Joining.choices,
+        default=Joining.VERIFY,
+        help_text="How someone with the invite link becomes a volunteer who may call.",
+    )
+    contacts_per_hour = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "At most this many contacts handed out per hour, all volunteers together. "
+            "Empty: worked out from how many volunteers have had real conversations lately."
+        ),
+    )
+    # The campaign-wide hourly count of contacts handed out, kept by every claim in the same
+    # statement (``campaigns.services.count_handed_out``): a counter, not a COUNT(*).
+    handed_out_window_start = models.DateTimeField(null=True, blank=True)
+    handed_out_in_window = models.PositiveIntegerField(default=0)
+    ceiling_reached_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time claims were refused at the hourly ceiling."
+    )
+    sign_up_burst_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last time sign-ups through the invite link were refused."
+    )
+
     objects = CampaignQuerySet.as_manager()
 
     def __str__(self):
@@ -101,6 +135,43 @@ class Campaign(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
+
+    HANDED_OUT_WINDOW = dt.timedelta(hours=1)
+
+    @property
+    def needs_verification(self) -> bool:
+        return self.joining in (self.Joining.VERIFY, self.Joining.BOTH)
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.joining in (self.Joining.APPROVE, self.Joining.BOTH)
+
+    @staticmethod
+    def has_room(ceiling, hour_ago) -> models.Q:
+        """The hourly ceiling's rule, as a condition on the campaign row: a new hour of
+        counting has begun, or fewer than ``ceiling`` contacts were handed out in this one.
+        ``ceiling`` and ``hour_ago`` are values (ORM path) or ``rawsql.Param``s (statement)."""
+        return (
+            models.Q(handed_out_window_start__isnull=True)
+            | models.Q(handed_out_window_start__lte=hour_ago)
+            | models.Q(handed_out_in_window__lt=ceiling)
+        )
+
+    @staticmethod
+    def handed_out_counted(now, hour_ago) -> dict:
+        """Update values counting one more contact handed out (a new hour starts at 1)."""
+        new_window = models.Q(handed_out_window_start__isnull=True) | models.Q(
+            handed_out_window_start__lte=hour_ago
+        )
+        return {
+            "handed_out_window_start": models.Case(
+                models.When(new_window, then=now), default=models.F("handed_out_window_start")
+            ),
+            "handed_out_in_window": models.Case(
+                models.When(new_window, then=models.Value(1)),
+                default=models.F("handed_out_in_window") + 1,
+            ),
+        }
 
     def invite_is_valid(self, now=None) -> bool:
         now = now or timezone.now()
@@ -224,6 +295,8 @@ class Membership(models.Model):
     """A volunteer who joined a campaign by its invite link."""
 
     class Status(models.TextChoices):
+        PENDING_VERIFICATION = "pending_verification", "Waiting to confirm their email"
+        PENDING_APPROVAL = "pending_approval", "Waiting for an organiser's approval"
         ACTIVE = "active", "Active"
         SUSPENDED = "suspended", "Suspended"
 
@@ -231,10 +304,26 @@ class Membership(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Active unless the invite link says otherwise (``campaigns.services.join_campaign``), so
+    # memberships made before joining had steps, and by hand, may call.
+    status = models.CharField(max_length=24, choices=Status.choices, default=Status.ACTIVE)
     joined_at = models.DateTimeField(auto_now_add=True)
+    verified_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the volunteer confirmed their email for this."
+    )
+    sign_up_address = models.GenericIPAddressField(
+        null=True, blank=True, help_text="Where the invite sign-up came from (patterns)."
+    )
     claims_window_start = models.DateTimeField(null=True, blank=True)
     claims_in_window = models.PositiveIntegerField(default=0)
+    claims_total = models.PositiveIntegerField(default=0)
+    calls_recorded = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "Calls this volunteer recorded that look like real calls (the outcome came at "
+            "least RINGROUND_REAL_CALL_SECONDS after the contact was handed out)."
+        ),
+    )
     flagged_at = models.DateTimeField(
         null=True, blank=True, help_text="Last time this volunteer hit the claim rate limit."
     )
@@ -256,6 +345,22 @@ class Membership(models.Model):
 
     def claim_limit_reached(self, claims_per_hour: int, now: dt.datetime) -> bool:
         return not self.claims_window_over(now) and self.claims_in_window >= claims_per_hour
+
+    def claim_budget(self, claims_per_hour: int) -> int:
+        """Contacts this volunteer may be handed per hour: a newcomer starts with
+        RINGROUND_NEW_VOLUNTEER_CLAIMS, and each real call recorded earns
+        RINGROUND_CLAIMS_PER_CALL more, up to the campaign's ``claims_per_hour``. Accounts
+        are free, calls are not: a crowd of new accounts cannot page through the list."""
+        earned = self.calls_recorded * settings.RINGROUND_CLAIMS_PER_CALL
+        return min(claims_per_hour, settings.RINGROUND_NEW_VOLUNTEER_CLAIMS + earned)
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status in (self.Status.PENDING_VERIFICATION, self.Status.PENDING_APPROVAL)
+
+    def unmatched_claims(self) -> int:
+        """Contacts handed out to this volunteer that no real call followed."""
+        return max(self.claims_total - self.calls_recorded, 0)
 
 
 _OUTCOME_AND_QUESTION = (rawsql.Columns(OutcomeCode, "o"), rawsql.Columns(Question, "q"))

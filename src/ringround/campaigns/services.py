@@ -1,14 +1,24 @@
 """Operations organisers perform on campaigns, and volunteers joining them."""
 
 import datetime as dt
+from collections import Counter
 
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core import signing
+from django.core.cache import cache
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from ringround import rawsql
-from ringround.accounts.models import Team
-from ringround.audit.services import record_event
+from ringround.accounts.models import Team, User
+from ringround.accounts.permissions import is_organiser
+from ringround.accounts.services import sign_up
+from ringround.audit.services import client_ip, record_event
 from ringround.contacts.models import Contact
 from ringround.ids import new_token
 
@@ -135,12 +145,297 @@ def campaign_for_invite(token: str) -> Campaign:
 
 
 def join_campaign(campaign: Campaign, user, *, token: str, request=None) -> Membership:
+    """A signed-in person joins by the invite link. They may call at once only if the
+    campaign's way of joining allows it: their email confirmed (for this campaign or an
+    earlier one) and, if organisers approve volunteers, approved."""
     if token != campaign.invite_token or not campaign.invite_is_valid():
         raise CampaignError("This invite link is not valid any more.")
-    membership, created = Membership.objects.get_or_create(campaign=campaign, user=user)
+    verified = _email_confirmed(user)
+    status = _status_on_joining(campaign, verified=verified)
+    membership, created = Membership.objects.get_or_create(
+        campaign=campaign,
+        user=user,
+        defaults={
+            "status": status,
+            "verified_at": timezone.now() if verified else None,
+            "sign_up_address": client_ip(request),
+        },
+    )
     if created:
-        record_event(user, "campaign.join", campaign, campaign=campaign, request=request)
+        record_event(
+            user, "campaign.join", campaign, campaign=campaign, request=request, status=status
+        )
+    if membership.status == Membership.Status.PENDING_VERIFICATION:
+        send_join_email(campaign, user, site=_site(request), existing=False)  # again, if asked
     return membership
+
+
+def _email_confirmed(user) -> bool:
+    """Whether this person has shown they read their email: they confirmed it for a
+    campaign, or they are an organiser or admin (accounts made by hand)."""
+    if is_organiser(user):
+        return True
+    return Membership.objects.filter(user=user, verified_at__isnull=False).exists()
+
+
+def _status_on_joining(campaign: Campaign, *, verified: bool) -> str:
+    if campaign.needs_verification and not verified:
+        return Membership.Status.PENDING_VERIFICATION
+    if campaign.needs_approval:
+        return Membership.Status.PENDING_APPROVAL
+    return Membership.Status.ACTIVE
+
+
+# -- signing up through an invite link ---------------------------------------------------------
+
+
+class SignUpsThrottled(CampaignError):
+    """Too many sign-ups through this invite link: from this address, or in all, this hour."""
+
+
+VERIFY_SALT = "ringround.campaigns.verify-email"
+
+
+def admit_sign_up(campaign: Campaign, address: str | None, *, now=None) -> None:
+    """Count a sign-up through the campaign's invite link, or refuse it (``SignUpsThrottled``)
+    past RINGROUND_SIGNUPS_PER_ADDRESS_PER_HOUR from one address or
+    RINGROUND_SIGNUPS_PER_CAMPAIGN_PER_HOUR in all. Counted in the cache (every app server
+    sees the same counts), increment first, so two at once cannot both slip under the limit.
+    A refusal is a burst: audited and shown to the organisers once an hour per address."""
+    now = now or timezone.now()
+    hour = int(now.timestamp() // 3600)
+    address = address or "unknown"
+    per_address = f"ringround:sign-ups:{campaign.pk}:{address}:{hour}"
+    if _counted(per_address) > settings.RINGROUND_SIGNUPS_PER_ADDRESS_PER_HOUR:
+        _flag_sign_up_burst(campaign, address, hour, now, limit="address")
+        raise SignUpsThrottled(
+            "Too many sign-ups for this campaign from your network in the last hour. "
+            "Try again later, or ask your organiser."
+        )
+    in_all = f"ringround:sign-ups:{campaign.pk}:{hour}"
+    if _counted(in_all) > settings.RINGROUND_SIGNUPS_PER_CAMPAIGN_PER_HOUR:
+        _flag_sign_up_burst(campaign, "", hour, now, limit="campaign")
+        raise SignUpsThrottled(
+            "This campaign has had a great many sign-ups in the last hour. "
+            "Try again in an hour, or ask your organiser."
+        )
+
+
+def _counted(key: str) -> int:
+    cache.add(key, 0, timeout=3600 + 60)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=3600 + 60)
+        return 1
+
+
+def _flag_sign_up_burst(campaign, address, hour, now, *, limit) -> None:
+    if not cache.add(f"ringround:sign-up-burst:{campaign.pk}:{address}:{hour}", 1, 3600 + 60):
+        return
+    Campaign.objects.filter(pk=campaign.pk).update(sign_up_burst_at=now)
+    campaign.sign_up_burst_at = now
+    record_event(
+        None,
+        "campaign.sign_up_burst",
+        campaign,
+        campaign=campaign,
+        ip_address=address or None,
+        limit=limit,
+    )
+
+
+def sign_up_by_invite(
+    campaign: Campaign, *, token: str, name: str, email: str, password: str, request=None
+) -> None:
+    """Someone without a session signs up through the invite link. What they see next is the
+    same whether or not the email has an account ("check your email"): a new account joins
+    pending its email confirmation; an existing account is changed in no way, and its holder
+    is emailed a link that joins them once followed. Nobody is signed in here."""
+    if token != campaign.invite_token or not campaign.invite_is_valid():
+        raise CampaignError("This invite link is not valid any more.")
+    address = client_ip(request)
+    admit_sign_up(campaign, address)
+    email = email.strip().lower()
+    existing = User.objects.filter(email__iexact=email).first()
+    if existing is not None:
+        make_password(password)  # the same work as a new account, so it takes as long
+        record_event(
+            None, "campaign.sign_up_existing", campaign, campaign=campaign, request=request
+        )
+        send_join_email(campaign, existing, site=_site(request), existing=True)
+        return
+    with transaction.atomic():
+        user = sign_up(name=name, email=email, password=password, request=request)
+        status = (
+            Membership.Status.PENDING_VERIFICATION
+            if campaign.needs_verification
+            else Membership.Status.PENDING_APPROVAL
+        )
+        Membership.objects.create(
+            campaign=campaign, user=user, status=status, sign_up_address=address
+        )
+        record_event(
+            user, "campaign.join", campaign, campaign=campaign, request=request, status=status
+        )
+    send_join_email(campaign, user, site=_site(request), existing=False)
+
+
+def _site(request) -> str:
+    return request.build_absolute_uri("/").rstrip("/") if request is not None else ""
+
+
+def verification_token(campaign: Campaign, user) -> str:
+    """A signed, timestamped link token naming the person, the campaign and its invite link
+    (a new invite link cancels links not yet followed by people not yet members)."""
+    return signing.dumps(
+        {"u": user.public_id, "c": campaign.public_id, "t": campaign.invite_token},
+        salt=VERIFY_SALT,
+    )
+
+
+def send_join_email(campaign: Campaign, user, *, site: str, existing: bool) -> None:
+    """The email after an invite sign-up: a link confirming the email (and, for an account
+    that existed already, joining it: its holder may not have asked)."""
+    member = Membership.objects.filter(campaign=campaign, user=user).first()
+    context = {
+        "campaign": campaign,
+        "user": user,
+        "existing": existing,
+        "already_member": existing and member is not None,
+        "confirm_url": site
+        + reverse("accounts:verify_email", args=[verification_token(campaign, user)]),
+        "login_url": site + reverse("accounts:login"),
+        "reset_url": site + reverse("accounts:password_reset"),
+        "days": settings.RINGROUND_VERIFY_EMAIL_DAYS,
+        "needs_verification": campaign.needs_verification or existing,
+    }
+    send_mail(
+        f"Joining {campaign.name} on Ringround",
+        render_to_string("campaigns/email/join.txt", context),
+        None,
+        [user.email],
+    )
+
+
+def read_verification(token: str) -> tuple[Campaign, User]:
+    """The campaign and person a link names; ``CampaignError`` if it is forged or too old."""
+    try:
+        payload = signing.loads(
+            token,
+            salt=VERIFY_SALT,
+            max_age=dt.timedelta(days=settings.RINGROUND_VERIFY_EMAIL_DAYS),
+        )
+        campaign = Campaign.objects.get(public_id=payload["c"])
+        user = User.objects.get(public_id=payload["u"])
+    except signing.SignatureExpired as exc:
+        raise CampaignError(
+            "This link has expired. Open the invite link again to get a new one."
+        ) from exc
+    except (signing.BadSignature, KeyError, TypeError, Campaign.DoesNotExist, User.DoesNotExist):
+        raise CampaignError("This link is not valid. Open the invite link again.") from None
+    return campaign, user
+
+
+@transaction.atomic
+def confirm_email(token: str, *, request=None) -> Membership:
+    """The volunteer followed the emailed link: their membership moves on, to active or (if
+    organisers approve volunteers) to waiting for approval. Following it again changes
+    nothing; a suspended volunteer stays suspended."""
+    campaign, user = read_verification(token)
+    membership = Membership.objects.select_for_update().filter(campaign=campaign, user=user).first()
+    if membership is None:
+        payload = signing.loads(token, salt=VERIFY_SALT)
+        if payload["t"] != campaign.invite_token or not campaign.invite_is_valid():
+            raise CampaignError("This invite link is not valid any more.")
+        if campaign.status == Campaign.Status.FINISHED:
+            raise CampaignError("This campaign has finished. Thank you for your help!")
+        membership = Membership.objects.create(
+            campaign=campaign, user=user, status=Membership.Status.PENDING_VERIFICATION
+        )
+        record_event(user, "campaign.join", campaign, campaign=campaign, request=request)
+    if membership.status != Membership.Status.PENDING_VERIFICATION:
+        return membership
+    membership.verified_at = timezone.now()
+    membership.status = _status_on_joining(campaign, verified=True)
+    membership.save(update_fields=["verified_at", "status"])
+    record_event(
+        user,
+        "volunteer.email_confirmed",
+        membership,
+        campaign=campaign,
+        request=request,
+        volunteer=user.public_id,
+        status=membership.status,
+    )
+    return membership
+
+
+# -- organisers deciding who calls -------------------------------------------------------------
+
+
+@transaction.atomic
+def approve_volunteer(campaign: Campaign, user, *, by=None, request=None) -> Membership:
+    """An organiser lets a volunteer waiting for approval call."""
+    membership = Membership.objects.select_for_update().get(campaign=campaign, user=user)
+    if membership.status != Membership.Status.PENDING_APPROVAL:
+        raise CampaignError(f"{user.name} is not waiting for approval.")
+    membership.status = Membership.Status.ACTIVE
+    membership.save(update_fields=["status"])
+    record_event(
+        by,
+        "volunteer.approved",
+        membership,
+        campaign=campaign,
+        request=request,
+        volunteer=user.public_id,
+    )
+    return membership
+
+
+@transaction.atomic
+def reject_volunteer(campaign: Campaign, user, *, by=None, request=None) -> None:
+    """An organiser turns away someone who has not started calling (waiting to confirm their
+    email or for approval): their membership goes; the audit trail keeps the decision."""
+    membership = Membership.objects.select_for_update().get(campaign=campaign, user=user)
+    if not membership.is_pending:
+        raise CampaignError(f"{user.name} is a volunteer already: suspend them instead.")
+    record_event(
+        by,
+        "volunteer.rejected",
+        membership,
+        campaign=campaign,
+        request=request,
+        volunteer=user.public_id,
+        was=membership.status,
+    )
+    membership.delete()
+
+
+def volunteers_overview(campaign: Campaign, limit: int = 500) -> dict:
+    """The volunteers page: who waits, and what looks like harvesting (many sign-ups from one
+    address; contacts handed out that no real call followed; the claim limit hit)."""
+    memberships = list(campaign.memberships.select_related("user").order_by("-joined_at")[:limit])
+    by_address = Counter(m.sign_up_address for m in memberships if m.sign_up_address)
+    crowded = {
+        address: n
+        for address, n in by_address.items()
+        if n >= settings.RINGROUND_SIGNUPS_FLAGGED_PER_ADDRESS
+    }
+    for m in memberships:
+        m.flags = []
+        if m.sign_up_address in crowded:
+            m.flags.append(f"{crowded[m.sign_up_address]} sign-ups from {m.sign_up_address}")
+        if m.unmatched_claims() >= settings.RINGROUND_FLAG_UNMATCHED_CLAIMS:
+            m.flags.append(f"{m.unmatched_claims()} contacts handed out without a real call")
+        if m.flagged_at:
+            m.flags.append(f"hit the claim limit {timezone.localtime(m.flagged_at):%d %b %H:%M}")
+    return {
+        "volunteers": memberships,
+        "pending": [m for m in memberships if m.is_pending],
+        "flagged": [m for m in memberships if m.flags and m.status != Membership.Status.SUSPENDED],
+        "crowded_addresses": sorted(crowded.items(), key=lambda item: -item[1]),
+    }
 
 
 def matching_contacts(campaign: Campaign):
@@ -226,4 +521,64 @@ def _claim_counted(new_window, now) -> dict:
         "claims_in_window": Case(
             When(new_window, then=Value(1)), default=F("claims_in_window") + 1
         ),
+        "claims_total": F("claims_total") + 1,
     }
+
+
+# -- the campaign's hourly ceiling ---------------------------------------------------------------
+
+
+def count_handed_out(campaign: Campaign, ceiling: int, now: dt.datetime) -> bool:
+    """Count one more contact handed out in the campaign's hour, if its ceiling allows it;
+    ``False`` if the ceiling is reached. One conditional UPDATE: claims at the same moment
+    wait for each other's count, so together they cannot pass the ceiling."""
+    hour_ago = now - Campaign.HANDED_OUT_WINDOW
+    under_ceiling = Campaign.objects.filter(pk=campaign.pk).with_room(ceiling, hour_ago)
+    return bool(under_ceiling.update(**Campaign.handed_out_counted(now, hour_ago)))
+
+
+def count_handed_out_sql(*, campaign: str, ceiling: str, now: str, hour_ago: str) -> str:
+    """``count_handed_out`` as an UPDATE for a hand-written statement (the arguments name its
+    parameters; ``hour_ago``: ``now`` less ``Campaign.HANDED_OUT_WINDOW``)."""
+    P = rawsql.Param
+    under_ceiling = Campaign.objects.filter(pk=P(campaign)).with_room(P(ceiling), P(hour_ago))
+    values = Campaign.handed_out_counted(P(now), P(hour_ago))
+    return (
+        f'UPDATE "{Campaign._meta.db_table}" SET {rawsql.assignments(Campaign, values)} '
+        f"WHERE {rawsql.condition(under_ceiling)}"
+    )
+
+
+def flag_ceiling_reached(campaign: Campaign, ceiling: int, now: dt.datetime) -> None:
+    """Claims were refused at the campaign's ceiling: flagged to organisers once an hour."""
+    flagged = Campaign.objects.filter(pk=campaign.pk).filter(
+        Q(ceiling_reached_at__isnull=True) | Q(ceiling_reached_at__lt=F("handed_out_window_start"))
+    )
+    if flagged.update(ceiling_reached_at=now):
+        campaign.ceiling_reached_at = now
+        record_event(None, "campaign.ceiling_reached", campaign, campaign=campaign, ceiling=ceiling)
+
+
+# -- real calls earn claims ------------------------------------------------------------------
+
+
+def credit_call(campaign_id: int, volunteer_id: int) -> None:
+    """A real call was recorded: it counts towards the volunteer's claim budget."""
+    Membership.objects.filter(campaign_id=campaign_id, user_id=volunteer_id).update(
+        **_call_credited()
+    )
+
+
+def credit_call_sql(*, campaign: str, volunteer: str) -> str:
+    """``credit_call`` as an UPDATE for a hand-written statement (arguments name parameters)."""
+    members = Membership.objects.filter(
+        campaign_id=rawsql.Param(campaign), user_id=rawsql.Param(volunteer)
+    )
+    return (
+        f'UPDATE "{Membership._meta.db_table}" SET '
+        f"{rawsql.assignments(Membership, _call_credited())} WHERE {rawsql.condition(members)}"
+    )
+
+
+def _call_credited() -> dict:
+    return {"calls_recorded": F("calls_recorded") + 1}

@@ -16,6 +16,11 @@ urlpatterns = [
     path("<str:public_id>/outcomes/<int:outcome_id>/", views.outcome_edit, name="outcome"),
     path("<str:public_id>/invite/", views.campaign_invite, name="invite"),
     path(
+        "<str:public_id>/volunteers/suspend/",
+        views.suspend_volunteers,
+        name="suspend_volunteers",
+    ),
+    path(
         "<str:public_id>/volunteers/<str:user_public_id>/",
         views.volunteer_status,
         name="volunteer_status",

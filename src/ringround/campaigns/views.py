@@ -3,16 +3,17 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ringround.accounts.models import Team
 from ringround.accounts.permissions import organiser_required
+from ringround.calling import rules, targets
 from ringround.calling import services as calling_services
-from ringround.calling import targets
 
 from . import services
 from .forms import CampaignForm, InviteForm, OutcomeCodeForm, QuestionForm, ScriptForm
-from .models import Campaign
+from .models import Campaign, Membership
 from .permissions import campaign_for_organiser
 from .scripts import merge_field_names, render_script
 
@@ -227,7 +228,8 @@ def campaign_invite(request, public_id):
             "form": form,
             "tab": "invite",
             "invite_url": request.build_absolute_uri(f"/accounts/join/{campaign.invite_token}/"),
-            "volunteers": campaign.memberships.select_related("user").order_by("-joined_at")[:200],
+            "contacts_per_hour": rules.contacts_per_hour(campaign, timezone.now()),
+            **services.volunteers_overview(campaign),
         },
     )
 
@@ -272,6 +274,45 @@ def volunteer_status(request, public_id, user_public_id):
             campaign, membership.user, by=request.user, request=request
         )
         messages.success(request, f"{membership.user.name} may call again.")
+    elif request.POST.get("action") in ("approve", "reject"):
+        decide = (
+            services.approve_volunteer
+            if request.POST["action"] == "approve"
+            else services.reject_volunteer
+        )
+        try:
+            decide(campaign, membership.user, by=request.user, request=request)
+        except services.CampaignError as exc:
+            messages.error(request, str(exc))
+        else:
+            done = "may call now" if request.POST["action"] == "approve" else "was turned away"
+            messages.success(request, f"{membership.user.name} {done}.")
     else:
         messages.error(request, "Unknown action.")
+    return redirect("campaigns:invite", campaign.public_id)
+
+
+@organiser_required
+@require_POST
+def suspend_volunteers(request, public_id):
+    """Suspend the ticked volunteers: first a page asking to confirm, naming them; then, on
+    confirming, each is suspended and freed of the person they hold."""
+    campaign = campaign_for_organiser(request.user, public_id)
+    chosen = request.POST.getlist("volunteer")[:1000]
+    members = list(
+        campaign.memberships.filter(user__public_id__in=chosen)
+        .exclude(status=Membership.Status.SUSPENDED)
+        .select_related("user")
+        .order_by("user__name")
+    )
+    if not members:
+        messages.error(request, "Tick the volunteers to suspend first.")
+        return redirect("campaigns:invite", campaign.public_id)
+    if request.POST.get("confirmed") != "yes":
+        context = {"campaign": campaign, "tab": "invite", "members": members}
+        return render(request, "campaigns/suspend_confirm.html", context)
+    suspended = calling_services.suspend_volunteers(
+        campaign, [m.user.public_id for m in members], by=request.user, request=request
+    )
+    messages.success(request, f"{len(suspended)} volunteers suspended; they hold no contacts now.")
     return redirect("campaigns:invite", campaign.public_id)
