@@ -158,3 +158,15 @@ class TeamInvitation(models.Model):
 
     def is_valid(self, now=None) -> bool:
         return (now or timezone.now()) < self.created_at + self.VALID_FOR
+
+
+class RateCounter(models.Model):
+    """One count behind a limit on what an address or a link may do in a window of time
+    (``accounts.limits``)."""
+
+    key = models.CharField(max_length=200, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.key}: {self.count}"

@@ -4,7 +4,6 @@ import time
 
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -13,6 +12,7 @@ from django.utils import timezone
 from ringround.audit.services import record_event
 from ringround.ids import new_token
 
+from . import limits
 from .models import Team, TeamInvitation, TeamMember, User, UserSession
 
 
@@ -27,24 +27,25 @@ def sign_up(*, name: str, email: str, password: str, request=None) -> User:
     return user
 
 
+def _failures_window() -> int:
+    return int(settings.AXES_COOLOFF_TIME * 3600)
+
+
 def _failures_key(address: str) -> str:
-    window = settings.AXES_COOLOFF_TIME * 3600
-    return f"ringround:login-failures:{address}:{int(time.time() // window)}"
+    return f"login-failures:{address}:{int(time.time() // _failures_window())}"
 
 
 def count_login_failure(address: str | None) -> None:
-    """A failed sign-in from this address (any account): counted in the cache, so that every
-    app server sees the same count."""
+    """A failed sign-in from this address (any account), counted where every app server and
+    process sees it (``limits``)."""
     if address:
-        key = _failures_key(address)
-        cache.add(key, 0, timeout=int(settings.AXES_COOLOFF_TIME * 3600) + 60)
-        cache.incr(key)
+        limits.count(_failures_key(address), window_seconds=_failures_window() + 60)
 
 
 def too_many_login_failures(address: str | None) -> bool:
     if not address:
         return False
-    failures = cache.get(_failures_key(address), 0)
+    failures = limits.peek(_failures_key(address))
     return failures >= settings.RINGROUND_LOGIN_FAILURES_PER_ADDRESS
 
 

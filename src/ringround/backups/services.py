@@ -43,8 +43,9 @@ EXTRA_MODELS = (
     "otp_static.staticdevice",
     "otp_static.statictoken",
 )
-# Task workers alive now: a restored row would say a worker runs that does not.
-EXCLUDED_MODELS = {"accounts.usersession", "imports.taskworker"}
+# Sessions and counters of sign-ins per address belong to the running install; task workers
+# alive now: a restored row would say a worker runs that does not.
+EXCLUDED_MODELS = {"accounts.usersession", "accounts.ratecounter", "imports.taskworker"}
 # Models that have moved app since a backup may have been made: old label -> new label.
 MOVED_MODELS = {
     "contacts.import": "imports.import",

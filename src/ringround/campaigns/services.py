@@ -6,7 +6,6 @@ from collections import Counter
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
-from django.core.cache import cache
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -15,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ringround import rawsql
+from ringround.accounts import limits
 from ringround.accounts.models import Team, User
 from ringround.accounts.permissions import is_organiser
 from ringround.accounts.services import sign_up
@@ -199,20 +199,21 @@ VERIFY_SALT = "ringround.campaigns.verify-email"
 def admit_sign_up(campaign: Campaign, address: str | None, *, now=None) -> None:
     """Count a sign-up through the campaign's invite link, or refuse it (``SignUpsThrottled``)
     past RINGROUND_SIGNUPS_PER_ADDRESS_PER_HOUR from one address or
-    RINGROUND_SIGNUPS_PER_CAMPAIGN_PER_HOUR in all. Counted in the cache (every app server
-    sees the same counts), increment first, so two at once cannot both slip under the limit.
+    RINGROUND_SIGNUPS_PER_CAMPAIGN_PER_HOUR in all. Counted in the database (``limits``: every
+    app server and process counts together), increment first, so two at once cannot both
+    slip under the limit.
     A refusal is a burst: audited and shown to the organisers once an hour per address."""
     now = now or timezone.now()
     hour = int(now.timestamp() // 3600)
     address = address or "unknown"
-    per_address = f"ringround:sign-ups:{campaign.pk}:{address}:{hour}"
+    per_address = f"sign-ups:{campaign.pk}:{address}:{hour}"
     if _counted(per_address) > settings.RINGROUND_SIGNUPS_PER_ADDRESS_PER_HOUR:
         _flag_sign_up_burst(campaign, address, hour, now, limit="address")
         raise SignUpsThrottled(
             "Too many sign-ups for this campaign from your network in the last hour. "
             "Try again later, or ask your organiser."
         )
-    in_all = f"ringround:sign-ups:{campaign.pk}:{hour}"
+    in_all = f"sign-ups:{campaign.pk}:{hour}"
     if _counted(in_all) > settings.RINGROUND_SIGNUPS_PER_CAMPAIGN_PER_HOUR:
         _flag_sign_up_burst(campaign, "", hour, now, limit="campaign")
         raise SignUpsThrottled(
@@ -222,16 +223,13 @@ def admit_sign_up(campaign: Campaign, address: str | None, *, now=None) -> None:
 
 
 def _counted(key: str) -> int:
-    cache.add(key, 0, timeout=3600 + 60)
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.add(key, 1, timeout=3600 + 60)
-        return 1
+    return limits.count(key, window_seconds=3600 + 60)
 
 
 def _flag_sign_up_burst(campaign, address, hour, now, *, limit) -> None:
-    if not cache.add(f"ringround:sign-up-burst:{campaign.pk}:{address}:{hour}", 1, 3600 + 60):
+    if not limits.first_time(
+        f"sign-up-burst:{campaign.pk}:{address}:{hour}", window_seconds=3600 + 60
+    ):
         return
     Campaign.objects.filter(pk=campaign.pk).update(sign_up_burst_at=now)
     campaign.sign_up_burst_at = now

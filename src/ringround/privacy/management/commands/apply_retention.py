@@ -5,6 +5,7 @@ Run it daily (cron, a systemd timer): ``ringround manage apply_retention``."""
 
 from django.core.management.base import BaseCommand, CommandError
 
+from ringround.accounts import limits
 from ringround.imports import copies
 from ringround.privacy import services
 
@@ -23,6 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         if not options["dry_run"]:
+            limits.purge()  # counts of sign-ins and sign-ups per address, past their window
             purged = copies.purge_copies()
             self.stdout.write(
                 f"Imports: {purged['previews']} previews and {purged['rejected_rows']} rejected "
