@@ -4,26 +4,19 @@ calls have earned, so an established caller is not treated as a newcomer."""
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrating import migrate, migrate_to_latest
 
 BEFORE = [("campaigns", "0005_team_required"), ("calling", "0004_vacuum_claim_index")]
 AFTER = [("campaigns", "0006_joining"), ("calling", "0004_vacuum_claim_index")]
 T0 = dt.datetime(2026, 11, 1, 18, 0, tzinfo=dt.UTC)
 
 
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.fixture
 def before_budgets(transactional_db):
     apps = migrate(BEFORE)
     yield apps
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    migrate_to_latest()
 
 
 def test_past_real_calls_are_credited_and_quick_or_late_ones_are_not(before_budgets):

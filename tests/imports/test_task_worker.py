@@ -7,7 +7,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from ringround.contacts.models import Contact
@@ -22,6 +21,7 @@ from tests.factories import (
     the_team,
 )
 from tests.imports.conftest import member_rows, write_csv
+from tests.queue import run_the_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -52,22 +52,6 @@ def started(monkeypatch):
     Started.commands = []
     monkeypatch.setattr(workers.subprocess, "Popen", Started)
     return Started.commands
-
-
-def run_the_queue(monkeypatch) -> None:
-    """What a task worker does with the queue, in this process (no signal handlers). Its
-    recycling of connections is left out: it would close the test's transaction."""
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
-    db_worker.Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from django.db import IntegrityError, connection
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
-from django_tasks_db.management.commands import db_worker
 from django_tasks_db.models import DBTaskResult
 
 from ringround.audit.services import record_event
@@ -38,6 +37,7 @@ from tests.factories import (
     the_team,
 )
 from tests.imports.conftest import csv_bytes
+from tests.queue import run_the_queue
 
 pytestmark = pytest.mark.django_db
 
@@ -56,20 +56,6 @@ def _data_folder(settings, tmp_path):
     settings.DATA_DIR = tmp_path / "data"
     settings.MEDIA_ROOT = settings.DATA_DIR / "media"
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-
-
-def run_the_queue(monkeypatch) -> None:
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)  # the test's transaction
-    db_worker.Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
 
 
 def upload(rows, name, organiser, campaign=None) -> Import:
