@@ -24,6 +24,7 @@ MATRIX = {
     "contacts:suppression_import": ("post", ORGANISERS),
     "imports:imports": ("get", ORGANISERS),
     "imports:import": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "imports:import_check": ("post", THIS_CAMPAIGNS_ORGANISER),
     "imports:import_progress": ("get", THIS_CAMPAIGNS_ORGANISER),
     "imports:import_rejected": ("get", THIS_CAMPAIGNS_ORGANISER),
     "imports:import_resume": ("post", THIS_CAMPAIGNS_ORGANISER),

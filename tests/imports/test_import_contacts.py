@@ -97,7 +97,7 @@ def test_deduplicates_by_external_id_before_phone(tmp_path):
         ["M1", "Jane", "Smith", "", landline(1), "", ""],  # M1 has a new number now
         ["M2", "Bob", "Jones", "", landline(2), "", ""],  # matched by phone, gains the id
     ]
-    job = import_now(write_csv(tmp_path / "f.csv", rows))
+    job = import_now(write_csv(tmp_path / "f.csv", rows), repeats=Import.Repeats.KEEP_LAST)
     assert (job.created, job.updated) == (0, 2)
     existing.refresh_from_db()
     assert existing.first_name == "Jane"
@@ -206,7 +206,7 @@ def test_many_rows_take_the_bulk_paths_and_update_in_bulk(tmp_path):
     job = import_now(write_csv(tmp_path / "a.csv", rows))
     assert job.created == 450
     renamed = [[*r[:1], r[1] + "x", *r[2:5], "Camden", r[6]] for r in rows]
-    job = import_now(write_csv(tmp_path / "b.csv", renamed))
+    job = import_now(write_csv(tmp_path / "b.csv", renamed), repeats=Import.Repeats.KEEP_LAST)
     assert (job.created, job.updated) == (0, 450)
     assert Contact.objects.filter(area="Camden", first_name__endswith="x").count() == 450
     assert Contact.objects.values("public_id").distinct().count() == 450
@@ -225,8 +225,8 @@ def test_quotes_tabs_and_backslashes_survive_the_bulk_path(tmp_path):
 # -- crash, kill, resume ---------------------------------------------------------------------
 
 
-def full_import_result(tmp_path, rows):
-    job = import_now(write_csv(tmp_path / "whole.csv", rows), batch_size=4)
+def full_import_result(tmp_path, rows, **options):
+    job = import_now(write_csv(tmp_path / "whole.csv", rows), batch_size=4, **options)
     result = (job.rows_read, job.created, job.updated, job.unchanged, job.rejected)
     contacts = sorted(Contact.objects.values_list("external_id", "phone", "other_phones", "tags"))
     Contact.objects.all().delete()
@@ -398,7 +398,7 @@ def test_a_changed_number_moves_to_the_contacts_call_targets(tmp_path):
     campaign = make_campaign()
     import_now(write_csv(tmp_path / "a.csv", member_rows(1)), campaign=campaign)
     moved = [["M00000", "First0", "Last0", "", landline(77), "Holborn", "member"]]
-    import_now(write_csv(tmp_path / "b.csv", moved))
+    import_now(write_csv(tmp_path / "b.csv", moved), repeats=Import.Repeats.KEEP_LAST)
     assert campaign.targets.get().phone == e164_landline(77)
 
 
@@ -430,20 +430,31 @@ def test_header_names_are_guessed(tmp_path):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_one_person_changed_in_consecutive_batches_ends_up_merged_once(tmp_path):
-    """Batches in flight one after another each add to the same person."""
+@pytest.mark.parametrize("repeats", Import.Repeats.values)
+def test_one_person_changed_in_consecutive_batches_ends_up_merged_once(tmp_path, repeats):
+    """Batches in flight one after another each add to the same person, under every rule
+    for repeated people as in one pass."""
     rows = member_rows(12)
     for position, tag in ((3, "donor"), (5, "volunteer"), (7, "councillor")):
         rows[position] = ["M00000", "First0", "Last0", mobile(position), landline(0), "", tag]
-    rows[9] = ["", "Sam", "Phone", mobile(7), "", "Camden", "by-phone"]  # its number now
+    rows[9] = ["", "Sam", "Phone", mobile(7), "", "Camden", "by-phone"]  # its number now?
     path = write_csv(tmp_path / "f.csv", rows)
-    expected, contacts = full_import_result(tmp_path, rows)
-    job = import_now(path, workers=2, batch_size=2)
+    expected, contacts = full_import_result(tmp_path, rows, repeats=repeats)
+    job = import_now(path, workers=2, batch_size=2, repeats=repeats)
     assert (job.rows_read, job.created, job.updated, job.unchanged, job.rejected) == expected
     assert sorted(Contact.objects.values_list("external_id", "phone", "other_phones", "tags")) == (
         contacts
     )
     person = Contact.objects.get(external_id="M00000")
+    if repeats == Import.Repeats.KEEP_FIRST:
+        assert person.tag_list == ["member"] and person.phone == e164_landline(0)
+        assert Contact.objects.count() == 9
+        return
+    if repeats == Import.Repeats.FILL_BLANKS:  # the first number stays the one called
+        assert person.tag_list == ["councillor", "donor", "member", "volunteer"]
+        assert person.phone == e164_landline(0) and "+447911100007" in person.other_phones
+        assert Contact.objects.count() == 9  # Sam's number is not yet anyone's first
+        return
     assert person.tag_list == ["by-phone", "councillor", "donor", "member", "volunteer"]
     assert person.phone == "+447911100007" and e164_landline(0) in person.other_phones
     assert Contact.objects.count() == 8

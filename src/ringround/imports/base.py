@@ -11,6 +11,7 @@ A source is a short subclass saying how a batch of clean records is written
 and suppressions are written by their owner, ``contacts.bulk``.
 """
 
+import copy
 import gc
 import multiprocessing
 import os
@@ -38,6 +39,7 @@ from .rows import (
     pack_rows,
     prepare_batch,
     prepare_in_worker,
+    summarise_rejects,
     unpack_records,
 )
 
@@ -72,6 +74,8 @@ class BaseImporter:
         self.on_progress = on_progress
         self.stop_after_batches = stop_after_batches
         self.staged_batches = 0
+        # Rejections by kind of reason, carried on from what a resumed import had counted.
+        self.rejection_summary = copy.deepcopy(job.rejection_summary or {})
 
     # -- what a source provides ---------------------------------------------------------------
     #
@@ -239,7 +243,9 @@ class BaseImporter:
         self._recorded(batch_len, result, rejects, blank, progress)
 
     def _record(self, batch_len, result, rejects, blank, progress) -> None:
+        summary = {}
         if rejects:
+            summary["rejection_summary"] = summarise_rejects(self.rejection_summary, rejects)
             RejectedRow.objects.bulk_create(
                 [
                     RejectedRow(
@@ -264,6 +270,7 @@ class BaseImporter:
             progress_done=progress[0],
             progress_total=progress[1],
             heartbeat_at=timezone.now(),
+            **summary,
         )
 
     def _recorded(self, batch_len, result, rejects, blank, progress) -> None:
@@ -276,6 +283,7 @@ class BaseImporter:
         job.rejected += len(rejects)
         job.duplicates += result.duplicates
         job.targets_added += result.targets_added
+        job.rejection_summary = self.rejection_summary
         job.progress_done, job.progress_total = progress
         if self.on_progress is not None:
             self.on_progress(job)

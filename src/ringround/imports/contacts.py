@@ -6,9 +6,18 @@ A row is the same person as a contact already known (earlier in the file, or sto
 2. a contact has the row's (first) phone number, unless both have different external ids
    (two members sharing a landline are two people).
 
-A matched contact is updated with what the row adds: non-empty fields replace, tags and custom
-fields are merged, and its numbers become the row's followed by any others it had. A row that
-adds nothing is *unchanged*, which is how a re-import of the same file reports every row.
+What a matched row changes is the organiser's choice, the import's rule for repeated people
+(``Import.repeats``):
+
+- *fill blanks* (the default): the row only fills what the contact has empty: empty fields,
+  custom fields it lacks, numbers it does not have yet (after its own), tags it lacks.
+- *keep first*: the row changes nothing; the contact stays as first seen.
+- *keep last*: the row's non-empty fields replace, its custom fields win, its numbers come
+  first (followed by any others the contact had); tags are merged. (What every import did
+  before the rule could be chosen.)
+
+A row that adds nothing is *unchanged*, which is how a re-import of the same file reports
+every row.
 """
 
 import json
@@ -40,18 +49,25 @@ REPLACED = tuple(
 phone_of, external_id_of = itemgetter(PHONE), itemgetter(EXTERNAL_ID)
 
 
-def merged(row: tuple, record: tuple) -> tuple | None:
-    """A contact's row (``row``) with what a later row of a file (``record``) adds; ``None``
-    when it adds nothing."""
+FILL_BLANKS, KEEP_FIRST, KEEP_LAST = "fill_blanks", "keep_first", "keep_last"  # Import.Repeats
+
+
+def merged(row: tuple, record: tuple, repeats: str = FILL_BLANKS) -> tuple | None:
+    """A contact's row (``row``) with what a later row of a file (``record``) adds under the
+    rule for repeated people; ``None`` when it adds nothing."""
+    if repeats == KEEP_FIRST:
+        return None
+    overwrite = repeats == KEEP_LAST
     new = list(row)
     for index in REPLACED:
         value = record[index]
-        if value and value != row[index]:
+        if value and value != row[index] and (overwrite or not row[index]):
             new[index] = value
     if record[EXTERNAL_ID] and not row[EXTERNAL_ID]:
         new[EXTERNAL_ID] = record[EXTERNAL_ID]
     current = [row[PHONE], *loads(row[OTHERS])]
-    numbers = list(dict.fromkeys([record[PHONE], *loads(record[OTHERS]), *current]))
+    later = [record[PHONE], *loads(record[OTHERS])]
+    numbers = list(dict.fromkeys([*later, *current] if overwrite else [*current, *later]))
     if numbers != current:
         if numbers[0] != row[PHONE]:
             for index in (PHONE, TYPED, KIND, ZONE):
@@ -63,6 +79,8 @@ def merged(row: tuple, record: tuple) -> tuple | None:
     custom = loads(record[CUSTOM])
     if custom:
         stored = loads(row[CUSTOM]) or {}
+        if not overwrite:
+            custom = {key: value for key, value in custom.items() if not stored.get(key)}
         if any(stored.get(key) != value for key, value in custom.items()):
             new[CUSTOM] = json.dumps({**stored, **custom}, ensure_ascii=False)
     new = tuple(new)
@@ -106,9 +124,18 @@ class ContactImporter(BaseImporter):
         return self.workers > 1 and bulk.is_postgres() and not connection.in_atomic_block
 
     def stage(self, records) -> Staged:
+        """Match and merge a batch, and reserve ids for its new contacts (PostgreSQL)."""
+        staged = self.match(records)
+        staged.ids = bulk.reserve_ids(len(staged.new)) if bulk.is_postgres() else None
+        if self.pipelined:
+            self.recent.add(self.staged_batches, staged)
+        return staged
+
+    def match(self, records) -> Staged:
         """Match each row to a contact (stored, in flight, or earlier in the batch) and merge;
-        nothing is written yet."""
+        nothing is written, and the database is only read (the prediction uses this too)."""
         source = self.job.source_label
+        repeats = self.job.repeats
         result = BatchResult()
         by_external_id, by_phone = self._known(self.job.team_id, records)
         self.recent.overlay(records, by_external_id, by_phone)
@@ -161,7 +188,7 @@ class ContactImporter(BaseImporter):
                 row = row_of(ref)
                 if type(ref) is int or row[SOURCE] == source:
                     result.duplicates += 1
-                after = merged(row, record)
+                after = merged(row, record, repeats)
                 if after is None:
                     result.unchanged += 1
                 else:
@@ -177,11 +204,7 @@ class ContactImporter(BaseImporter):
                         by_phone.setdefault(after[PHONE], []).append(ref)
             if touched is not None:
                 touched.append(ref)
-        ids = bulk.reserve_ids(len(new)) if bulk.is_postgres() else None
-        staged = Staged(result, new, ids, list(changed.values()), touched)
-        if self.pipelined:
-            self.recent.add(self.staged_batches, staged)
-        return staged
+        return Staged(result, new, None, list(changed.values()), touched)
 
     def apply(self, staged: Staged) -> BatchResult:
         """Write a staged batch (inside its transaction)."""

@@ -5,6 +5,7 @@ from ringround.contacts.forms import ScopedForm
 from ringround.contacts.models import Suppression
 
 from .mapping import FIELDS
+from .models import Import
 
 COUNTRIES = [
     ("GB", "United Kingdom"),
@@ -88,8 +89,15 @@ class SuppressionUploadForm(ScopedForm):
 
 
 class MappingForm(forms.Form):
-    """A field for each column of the file, and a name to keep the mapping under."""
+    """A field for each column of the file, the rule for repeated people, and a name to keep
+    the mapping under."""
 
+    repeats = forms.ChoiceField(
+        choices=Import.Repeats.choices,
+        widget=forms.RadioSelect,
+        required=False,
+        label="When a person appears twice (in the file, or already stored)",
+    )
     save_as = forms.CharField(
         required=False,
         max_length=100,
@@ -97,8 +105,9 @@ class MappingForm(forms.Form):
         help_text="Optional: offered again for the next file with the same columns.",
     )
 
-    def __init__(self, *args, headers=(), mapping=(), **kwargs):
+    def __init__(self, *args, headers=(), mapping=(), repeats=Import.Repeats.FILL_BLANKS, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["repeats"].initial = repeats
         self.columns = []
         for index, header in enumerate(headers):
             name = f"column_{index}"
@@ -108,6 +117,9 @@ class MappingForm(forms.Form):
                 label=header,
             )
             self.columns.append(name)
+
+    def clean_repeats(self):
+        return self.cleaned_data["repeats"] or self.fields["repeats"].initial
 
     def mapping(self) -> list[str]:
         return [self.cleaned_data[name] for name in self.columns]

@@ -11,6 +11,7 @@ from ringround.contacts.models import Suppression
 from ringround.ids import new_public_id
 
 from .readers import FileInfo
+from .rows import top_reasons
 
 
 class ImportQuerySet(models.QuerySet):
@@ -41,6 +42,13 @@ class Import(models.Model):
         RUNNING = "running", "Importing"
         DONE = "done", "Finished"
         FAILED = "failed", "Stopped with an error"
+
+    class Repeats(models.TextChoices):
+        """What a later row says about someone already known (earlier in the file, or stored)."""
+
+        FILL_BLANKS = "fill_blanks", "Fill blanks: later rows only fill empty fields"
+        KEEP_FIRST = "keep_first", "Keep first: later rows change nothing"
+        KEEP_LAST = "keep_last", "Keep last: later rows overwrite"
 
     UNFINISHED = (Status.QUEUED, Status.RUNNING, Status.FAILED)
     STALLED_AFTER_SECONDS = 120
@@ -87,6 +95,12 @@ class Import(models.Model):
     suppression_reason = models.CharField(
         max_length=32, choices=Suppression.Reason.choices, default=Suppression.Reason.TPS
     )
+    repeats = models.CharField(
+        max_length=16,
+        choices=Repeats.choices,
+        default=Repeats.FILL_BLANKS,
+        help_text="The rule for a person who appears twice in the file, or is stored already.",
+    )
     error = models.TextField(blank=True)
     # Progress, committed with each batch.
     position = models.BigIntegerField(default=0, help_text="Records of the file dealt with.")
@@ -99,6 +113,11 @@ class Import(models.Model):
         default=0, help_text="Rows (updated or unchanged) repeating an earlier row of the file."
     )
     targets_added = models.BigIntegerField(default=0)
+    rejection_summary = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Rejected rows by kind of reason: {reason: [rows, [first row numbers]]}.",
+    )
     progress_done = models.BigIntegerField(default=0)
     progress_total = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -165,6 +184,35 @@ class Import(models.Model):
             "unchanged": self.unchanged,
             "rejected": self.rejected,
         }
+
+    @property
+    def stored_matches(self) -> int:
+        """Rows that were people already stored (updated or unchanged, not a repeat)."""
+        return self.updated + self.unchanged - self.duplicates
+
+    @property
+    def repeats_name(self) -> str:
+        return repeats_name(self.repeats)
+
+    @property
+    def repeats_effect(self) -> str:
+        return REPEAT_EFFECTS[self.repeats]
+
+    def top_rejections(self, count: int = 3) -> list[dict]:
+        """The commonest reasons rows were rejected, with example row numbers."""
+        return top_reasons(self.rejection_summary, count)
+
+
+REPEAT_EFFECTS = {
+    Import.Repeats.FILL_BLANKS: "their later rows only fill empty fields",
+    Import.Repeats.KEEP_FIRST: "their later rows change nothing",
+    Import.Repeats.KEEP_LAST: "their later rows overwrite what is there",
+}
+
+
+def repeats_name(repeats: str) -> str:
+    """ "fill_blanks" -> "fill blanks", as the page names the rule."""
+    return Import.Repeats(repeats).label.split(":")[0].lower()
 
 
 class RejectedRow(models.Model):

@@ -355,6 +355,52 @@ def _phones(plan: Plan, cells: list[str], parse):
     return found, invalid, problem
 
 
+# -- rejections, summed up by kind ----------------------------------------------------------
+
+MAX_REASON_KINDS = 30
+EXAMPLE_ROWS = 3
+OTHER_REASONS = "other reasons"
+_QUOTED = re.compile(r"“[^”]*”")
+_COUNTED = re.compile(r"\d[\d,]*")
+
+
+def reason_kind(reason: str) -> str:
+    """A rejection's reason without the row's own values, so that rows rejected for the same
+    reason count together: 'phone number “abc”: not a phone number' -> 'phone number “…”: not a
+    phone number'."""
+    if reason.startswith(("the row has ", "unreadable row")):
+        return _COUNTED.sub("N", reason.split(" (", 1)[0])
+    return _QUOTED.sub("“…”", reason)
+
+
+def summarise_rejects(summary: dict, rejects) -> dict:
+    """Add ``rejects`` (``(row_number, reason, cells)``) to ``summary``, ``{kind: [rows,
+    [first row numbers]]}``, in place; at most ``MAX_REASON_KINDS`` kinds, the rest counted
+    as other reasons. The prediction and the import both count this way."""
+    for number, reason, _cells in rejects:
+        kind = reason_kind(reason)
+        entry = summary.get(kind)
+        if entry is None:
+            if len(summary) >= MAX_REASON_KINDS:
+                kind = OTHER_REASONS
+                entry = summary.get(kind)
+            if entry is None:
+                entry = summary[kind] = [0, []]
+        entry[0] += 1
+        if len(entry[1]) < EXAMPLE_ROWS:
+            entry[1].append(number)
+    return summary
+
+
+def top_reasons(summary: dict, count: int = 3) -> list[dict]:
+    """The commonest kinds first (then the earliest row): ``{reason, rows, examples}``."""
+    ranked = sorted(summary.items(), key=lambda item: (-item[1][0], item[1][1][:1]))
+    return [
+        {"reason": kind, "rows": rows, "examples": examples}
+        for kind, (rows, examples) in ranked[:count]
+    ]
+
+
 # -- the stored forms of list and JSON fields ------------------------------------------------
 
 

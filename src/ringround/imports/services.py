@@ -81,6 +81,7 @@ def create_import(
     max_bytes: int | None = None,
     request=None,
     checksum: str = "",
+    repeats: str = Import.Repeats.FILL_BLANKS,
 ) -> Import:
     """Inspect a file and record it as an import waiting for its mapping (guessed, or a saved
     one); raises ``FileProblem`` with the reason, storing nothing.
@@ -120,6 +121,7 @@ def create_import(
         default_country=(default_country or "GB").upper(),
         tags=",".join(sorted(clean_tags(tags)))[:500],
         suppression_reason=suppression_reason,
+        repeats=repeats,
         progress_total=info.size if info.format == "csv" else 0,
     )
     record_event(
@@ -196,8 +198,10 @@ def set_mapping(
     default_country: str | None = None,
     campaign=None,
     tags=None,
+    repeats: str | None = None,
 ) -> Import:
-    """Fix the column mapping (and the import's options); optionally keep it by name."""
+    """Fix the column mapping (and the import's options, such as the rule for repeated
+    people); optionally keep it by name."""
     if job.status != Import.Status.MAPPING:
         raise MappingProblem("This import has already started.")
     problems = check_mapping(job.headers, mapping, kind=job.kind)
@@ -211,7 +215,11 @@ def set_mapping(
         job.campaign = campaign
     if tags is not None:
         job.tags = ",".join(sorted(clean_tags(tags)))[:500]
-    job.save(update_fields=["mapping", "default_country", "campaign", "tags"])
+    if repeats is not None:
+        if repeats not in Import.Repeats.values:
+            raise MappingProblem("Choose what happens to a person who appears twice.")
+        job.repeats = repeats
+    job.save(update_fields=["mapping", "default_country", "campaign", "tags", "repeats"])
     if save_as:
         SavedMapping.objects.update_or_create(
             team_id=job.team_id,

@@ -6,6 +6,7 @@ app_name = "imports"
 urlpatterns = [
     path("", views.imports, name="imports"),
     path("<str:import_id>/", views.import_detail, name="import"),
+    path("<str:import_id>/check/", views.import_check, name="import_check"),
     path("<str:import_id>/progress/", views.import_progress, name="import_progress"),
     path("<str:import_id>/rejected.csv", views.import_rejected, name="import_rejected"),
     path("<str:import_id>/resume/", views.import_resume, name="import_resume"),

@@ -17,6 +17,7 @@ from ringround.campaigns.permissions import campaign_for_organiser
 from . import services
 from .forms import AddToCampaignForm, ImportUploadForm, MappingForm
 from .models import Import, SavedMapping
+from .prediction import Prediction, predict
 from .uploads import SizeLimitHandler, declared_too_big, stored_upload, upload_limit
 
 
@@ -95,25 +96,36 @@ def import_detail(request, import_id):
 
 
 def _mapping(request, job):
-    """The preview, and the mapping form: correct the guesses, then start."""
+    """The preview, the mapping form and what the import will do: correct the guesses, choose
+    the rule for repeated people, check, then start."""
     saved_id = request.GET.get("mapping")
     if request.method == "GET" and saved_id and saved_id.isdigit():
         saved = SavedMapping.objects.filter(pk=saved_id, team_id=job.team_id).first()
         if saved is not None:
             services.apply_saved_mapping(job, saved)
-    form = MappingForm(request.POST or None, headers=job.headers, mapping=job.mapping)
+    form = _mapping_form(request, job)
+    prediction = None
     if request.method == "POST" and form.is_valid():
-        try:
-            services.set_mapping(
-                job, form.mapping(), save_as=form.cleaned_data["save_as"], by=request.user
-            )
-            services.start_import(job, by=request.user, request=request)
-        except services.MappingProblem as exc:
-            form.add_error(None, str(exc))
-        except services.ImportBusy:
-            pass
+        if "check" in request.POST:  # without JavaScript: the page again, with its prediction
+            prediction = predict(job, mapping=form.mapping(), repeats=form.cleaned_data["repeats"])
         else:
-            return redirect("imports:import", job.public_id)
+            try:
+                services.set_mapping(
+                    job,
+                    form.mapping(),
+                    save_as=form.cleaned_data["save_as"],
+                    repeats=form.cleaned_data["repeats"],
+                    by=request.user,
+                )
+                services.start_import(job, by=request.user, request=request)
+            except services.MappingProblem as exc:
+                form.add_error(None, str(exc))
+            except services.ImportBusy:
+                pass
+            else:
+                return redirect("imports:import", job.public_id)
+    if prediction is None and not form.errors:
+        prediction = predict(job)
     return render(
         request,
         "imports/import_mapping.html",
@@ -123,9 +135,34 @@ def _mapping(request, job):
             "detected": services.describe_file(job),
             "preview": job.preview_rows,
             "saved_mappings": SavedMapping.objects.filter(team_id=job.team_id),
+            "prediction": prediction,
         },
         status=400 if form.errors else 200,
     )
+
+
+def _mapping_form(request, job):
+    data = request.POST if request.method == "POST" else None
+    return MappingForm(data, headers=job.headers, mapping=job.mapping, repeats=job.repeats)
+
+
+@organiser_required
+@require_POST
+def import_check(request, import_id):
+    """What the import would do with the mapping and rule on the page (not saved): the
+    prediction block alone, asked for by the page whenever a choice changes."""
+    job = _import_for(request.user, import_id)
+    if job.status != Import.Status.MAPPING:
+        raise Http404("This import has started")
+    form = _mapping_form(request, job)
+    if form.is_valid():
+        prediction = predict(job, mapping=form.mapping(), repeats=form.cleaned_data["repeats"])
+    else:
+        prediction = Prediction(
+            problems=[str(e) for e in form.non_field_errors()]
+            or ["Choose a field for every column."]
+        )
+    return render(request, "imports/_prediction.html", {"job": job, "prediction": prediction})
 
 
 def _status_context(request, job):

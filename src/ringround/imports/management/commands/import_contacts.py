@@ -40,6 +40,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--tag", action="append", default=[], help="tag every contact (repeatable)"
         )
+        parser.add_argument(
+            "--repeats",
+            default=Import.Repeats.FILL_BLANKS,
+            choices=Import.Repeats.values,
+            help="a person twice in the file, or stored already: later rows only fill empty "
+            "fields (fill_blanks, the default), change nothing (keep_first) or overwrite "
+            "(keep_last)",
+        )
         parser.add_argument("--mapping", metavar="NAME", help="use a saved column mapping")
         parser.add_argument("--save-mapping", metavar="NAME", help="keep this mapping by name")
         parser.add_argument(
@@ -177,6 +185,7 @@ class Command(BaseCommand):
                 saved_mapping=saved,
                 suppression_reason=options["reason"],
                 checksum=checksum,
+                repeats=options["repeats"],
             )
         except FileProblem as exc:
             raise CommandError(str(exc)) from exc
@@ -214,6 +223,8 @@ class Command(BaseCommand):
         )
         if job.duplicates:
             self.stdout.write(f"{job.duplicates:,} rows repeated a person earlier in the file.")
+        if job.kind == Import.Kind.CONTACTS and (job.duplicates or job.stored_matches):
+            self.stdout.write(f"With “{job.repeats_name}”, {job.repeats_effect}.")
         if job.targets_added:
             self.stdout.write(f"{job.targets_added:,} added to {job.campaign}.")
         if job.rejected:
