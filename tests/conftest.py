@@ -124,3 +124,17 @@ def _fast_password_hashing(settings, request):
     The one place this is set: a test marked ``real_password_hashing`` keeps Argon2."""
     if not request.node.get_closest_marker("real_password_hashing"):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _static_files_from_the_package(settings):
+    """Pages under test name and serve static files straight from the package, as with DEBUG:
+    production's hashed names need a collectstatic first, and the live server's static
+    handler finds files by their plain names. tests/test_static.py tests the production
+    arrangement (collectstatic, hashed names, compression, long caching) itself."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.WHITENOISE_USE_FINDERS = True
+    settings.STATIC_ROOT = None  # nothing collected

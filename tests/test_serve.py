@@ -27,10 +27,18 @@ def get(url):
         return exc.code, exc.headers, exc.read()
 
 
+@pytest.fixture(scope="module")
+def static_root(tmp_path_factory):
+    """One folder of collected static files for every server started here: `serve` collects
+    them the first time (seconds) and finds them ready after."""
+    return str(tmp_path_factory.mktemp("static"))
+
+
 @pytest.mark.parametrize("server", ["granian", "gunicorn"])
-def test_serve_answers_pages_and_api_with_security_headers(server, tmp_path):
+def test_serve_answers_pages_and_api_with_security_headers(server, tmp_path, static_root):
     env = {
         **os.environ,
+        "STATIC_ROOT": static_root,
         "RINGROUND_DATA": str(tmp_path / "data"),
         "RINGROUND_TASK_WORKER": "0",
         "SECRET_KEY": "serve-test-" + "x" * 40,
@@ -50,7 +58,7 @@ def test_serve_answers_pages_and_api_with_security_headers(server, tmp_path):
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # the first start collects static files
         while True:
             try:
                 status, headers, body = get(base + "/healthz")
@@ -101,9 +109,10 @@ def _task_workers_of(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads child processes from /proc")
-def test_serve_starts_the_task_worker_again_when_it_dies(tmp_path):
+def test_serve_starts_the_task_worker_again_when_it_dies(tmp_path, static_root):
     env = {
         **os.environ,
+        "STATIC_ROOT": static_root,
         "RINGROUND_DATA": str(tmp_path / "data"),
         "SECRET_KEY": "serve-test-" + "x" * 40,
     }
@@ -121,7 +130,7 @@ def test_serve_starts_the_task_worker_again_when_it_dies(tmp_path):
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # the first start collects static files
         while not (first := _task_workers_of(process.pid)):
             assert time.monotonic() < deadline, "no task worker started"
             time.sleep(0.1)

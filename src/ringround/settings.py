@@ -232,14 +232,24 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# Static files are served by WhiteNoise from STATIC_ROOT, which `ringround serve` and `ringround
+# demo` fill (collectstatic) before serving: each file's name carries a hash of its content, so
+# it is cached for a year (immutable), and gzip and brotli copies are made once, not per
+# request. With DEBUG the files come straight from the package, so an edit shows at once.
+# The tests use the package's files too (tests/conftest.py): pages under test need no
+# collectstatic, and tests/test_static.py runs the production arrangement itself.
 STATIC_URL = "static/"
-STATIC_ROOT = os.environ.get("STATIC_ROOT") or None  # files are served from the package itself
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or DATA_DIR / "static")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
 
 # Web security: on by default, HTTPS-only cookies when the deployment says it serves HTTPS.

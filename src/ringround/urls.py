@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/v1/", api.urls),  # first: the calling loop's requests resolve without a walk
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon),
     path("accounts/", include("ringround.accounts.urls")),
     path("campaigns/", include("ringround.campaigns.urls")),
     path("campaigns/", include("ringround.reports.urls")),
@@ -18,3 +19,8 @@ urlpatterns = [
     path("audit/", include("ringround.audit.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = views.bad_request
+handler403 = views.permission_denied
+handler404 = views.page_not_found
+handler500 = views.server_error
