@@ -9,7 +9,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("ringround.accounts.urls")),
-    path("accounts/teams/<str:team_id>/webhooks/", include("ringround.webhooks.urls")),
+    path("accounts/teams/", include("ringround.webhooks.urls")),
     path("campaigns/", include("ringround.campaigns.urls")),
     path("campaigns/", include("ringround.reports.urls")),
     path("contacts/", include("ringround.contacts.urls")),

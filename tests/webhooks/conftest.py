@@ -1,18 +1,12 @@
 """A real HTTP server on this machine that plays the team's endpoint (nothing mocked), tasks
 run at once, and private addresses allowed (the server is on 127.0.0.1) unless a test says."""
 
-import datetime as dt
 import json
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from ringround.webhooks import services
-from ringround.webhooks.models import EVENTS
-
-NOON = dt.datetime(2027, 6, 1, 11, 0, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -83,15 +77,3 @@ def _webhook_settings(settings):
     settings.RINGROUND_WEBHOOKS_TIMEOUT = 2
     settings.RINGROUND_WEBHOOKS_RETRY_SECONDS = 30
     settings.RINGROUND_WEBHOOKS_RETRY_HOURS = 24
-
-
-def make_endpoint(team, url, events=tuple(EVENTS), **fields):
-    return services.create_endpoint(team, url=url, events=list(events), **fields)
-
-
-def pending_delivery(endpoint, *, now=NOON, data=None):
-    """A test event for the endpoint, stored and not yet sent."""
-    (delivery,) = services.publish(
-        "ping", [(endpoint.team_id, data or {"n": 1})], only=endpoint, now=now
-    )
-    return delivery

@@ -12,7 +12,7 @@ from ringround.webhooks.models import Attempt, Delivery
 from tests.factories import the_team
 from tests.threads import run_at_once
 
-from .conftest import NOON, make_endpoint, pending_delivery
+from .factories import NOON, make_endpoint, pending_delivery
 
 
 @pytest.mark.django_db

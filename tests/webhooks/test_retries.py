@@ -11,7 +11,7 @@ from ringround.webhooks import services
 from ringround.webhooks.models import Attempt, Delivery
 from tests.factories import the_team
 
-from .conftest import NOON, make_endpoint, pending_delivery
+from .factories import NOON, make_endpoint, pending_delivery
 
 pytestmark = pytest.mark.django_db
 State = Delivery.State

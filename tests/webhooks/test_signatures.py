@@ -13,7 +13,7 @@ from ringround.webhooks import services
 from ringround.webhooks.models import Endpoint
 from tests.factories import make_organiser, the_team
 
-from .conftest import NOON, make_endpoint, pending_delivery
+from .factories import NOON, make_endpoint, pending_delivery
 
 pytestmark = pytest.mark.django_db
 
