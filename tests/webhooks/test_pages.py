@@ -90,7 +90,7 @@ def test_the_delivery_log_shows_status_response_time_and_the_body(receiver, team
         f"{base(team)}{endpoint.public_id}/deliveries/{delivery.public_id}/"
     ).content.decode()
 
-    assert "Waiting to be sent" in log and "HTTP 502" in log
+    assert "Will retry" in log and "HTTP 502" in log
     assert f"{attempt.duration_ms} ms" in log and f"{attempt.duration_ms} ms" in detail
     assert "Attempt 1" in detail and "HTTP 502" in detail
     assert "&quot;type&quot;:&quot;ping&quot;" in detail
