@@ -360,13 +360,13 @@ def calltarget_writes(modules, allowed: str = CALLING) -> list[str]:
 # --- (d) layers ------------------------------------------------------------------------------
 
 LAYERS = (
-    {"ids", "rawsql", "csvsafe", "settings"},
+    {"ids", "rawsql", "csvsafe", "settings", "events"},
     {"audit"},
     {"accounts"},
     {"contacts"},
     {"campaigns"},
     {"calling"},
-    {"imports", "reports", "privacy", "backups", "demo"},
+    {"imports", "reports", "privacy", "backups", "demo", "webhooks"},
 )
 PAGES = {"views", "urls", "forms", "admin", "management", "templatetags", "middleware", "apps"}
 ON_TOP = {"api", "cli", "urls", "views", "wsgi", "middleware", "__main__"}

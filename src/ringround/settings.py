@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "ringround.api",
     "ringround.privacy",
     "ringround.backups",
+    "ringround.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -301,6 +302,16 @@ RINGROUND_IMPORT_WORKERS = (
 # Seconds an app process trusts an API token it has checked (a revocation takes this long to
 # reach the other processes).
 RINGROUND_API_TOKEN_CACHE_SECONDS = float(os.environ.get("RINGROUND_API_TOKEN_CACHE_SECONDS", "10"))
+
+# Webhooks: seconds to wait for an endpoint to connect and to answer; the first retry's delay
+# in seconds (each next one doubles) and the hours after an event within which it is retried;
+# days its deliveries are kept in the log. Private and loopback addresses are refused unless
+# allowed (a site whose organisers' endpoints are on its own network; the tests).
+RINGROUND_WEBHOOKS_TIMEOUT = float(os.environ.get("RINGROUND_WEBHOOKS_TIMEOUT", "5"))
+RINGROUND_WEBHOOKS_RETRY_SECONDS = float(os.environ.get("RINGROUND_WEBHOOKS_RETRY_SECONDS", "30"))
+RINGROUND_WEBHOOKS_RETRY_HOURS = float(os.environ.get("RINGROUND_WEBHOOKS_RETRY_HOURS", "24"))
+RINGROUND_WEBHOOKS_KEEP_DAYS = int(os.environ.get("RINGROUND_WEBHOOKS_KEEP_DAYS", "30"))
+RINGROUND_WEBHOOKS_ALLOW_PRIVATE = env_bool("RINGROUND_WEBHOOKS_ALLOW_PRIVATE")
 
 # `ringround serve`: the WSGI server (granian or gunicorn), whether to start the background
 # task worker beside it, and whether to log every request.

@@ -10,6 +10,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path("accounts/", include("ringround.accounts.urls")),
+    path("accounts/teams/", include("ringround.webhooks.urls")),
     path("campaigns/", include("ringround.campaigns.urls")),
     path("campaigns/", include("ringround.reports.urls")),
     path("contacts/", include("ringround.contacts.urls")),

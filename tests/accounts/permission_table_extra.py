@@ -46,4 +46,12 @@ MATRIX = {
     "api-v1:record_outcome": ("post", THIS_CAMPAIGNS_VOLUNTEER),
     "api-v1:release": ("post", THIS_CAMPAIGNS_VOLUNTEER),
     "api-v1:heartbeat": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    # A team's webhooks: its organisers and team admins, and admins (another team's: 404).
+    "webhooks:endpoints": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "webhooks:endpoint": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "webhooks:endpoint_delete": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "webhooks:endpoint_secret": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "webhooks:endpoint_ping": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "webhooks:delivery": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "webhooks:delivery_replay": ("post", THIS_CAMPAIGNS_ORGANISER),
 }

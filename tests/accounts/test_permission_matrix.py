@@ -27,6 +27,7 @@ from tests.factories import (
     open_campaign,
     organiser_of,
 )
+from tests.webhooks.factories import webhook_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -157,6 +158,7 @@ def world():
             team=campaign.team, email="x@example.org"
         ).pk,
         "verify_token": campaign_services.verification_token(campaign, volunteer),
+        **webhook_ids(campaign.team),
     }
     return {"people": people, "values": values, "contact": contact}
 

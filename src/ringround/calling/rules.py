@@ -29,6 +29,7 @@ from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from ringround import events
 from ringround.audit.services import record_event
 from ringround.campaigns.models import Campaign, Membership, OutcomeCode, Question
 from ringround.campaigns.services import (
@@ -566,6 +567,7 @@ def _store_call(call, volunteer, outcome, terms) -> Call | None:
                 note=f"Outcome: {outcome.label}",
                 campaign=call.campaign,
             )
+    events.call_recorded.send(sender=Call, call=call)
     return call
 
 
@@ -577,6 +579,7 @@ def _store_in_one_statement(call, volunteer, outcome, terms) -> Call | None:
         return None
     call.pk, call.lease_lost = row
     call._state.adding, call._state.db = False, connection.alias
+    events.call_recorded.send(sender=Call, call=call)
     return call
 
 

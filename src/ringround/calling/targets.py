@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
+from ringround import events
 from ringround.audit.services import record_event
 from ringround.campaigns.models import Campaign
 from ringround.campaigns.services import matching_contacts, set_time_zones
@@ -159,6 +160,7 @@ def suppress_number(
     suppression, _created = add_suppression(
         e164, team=team, reason=reason, by=by, note=note, campaign=campaign, request=request
     )
+    events.contact_suppressed.send(sender=Suppression, suppression=suppression, created=_created)
     _stop(_in_scope(CallTarget.objects.filter(phone=e164).live(), team))
     return suppression
 

@@ -13,7 +13,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from ringround import rawsql
+from ringround import events, rawsql
 from ringround.accounts import limits
 from ringround.accounts.models import Team, User
 from ringround.accounts.permissions import is_organiser
@@ -165,6 +165,7 @@ def join_campaign(campaign: Campaign, user, *, token: str, request=None) -> Memb
         record_event(
             user, "campaign.join", campaign, campaign=campaign, request=request, status=status
         )
+        events.volunteer_joined.send(sender=Membership, membership=membership)
     if membership.status == Membership.Status.PENDING_VERIFICATION:
         send_join_email(campaign, user, site=_site(request), existing=False)  # again, if asked
     return membership
@@ -357,6 +358,7 @@ def confirm_email(token: str, *, request=None) -> Membership:
     membership.verified_at = timezone.now()
     membership.status = _status_on_joining(campaign, verified=True)
     membership.save(update_fields=["verified_at", "status"])
+    events.volunteer_joined.send(sender=Membership, membership=membership)
     record_event(
         user,
         "volunteer.email_confirmed",
@@ -380,6 +382,7 @@ def approve_volunteer(campaign: Campaign, user, *, by=None, request=None) -> Mem
         raise CampaignError(f"{user.name} is not waiting for approval.")
     membership.status = Membership.Status.ACTIVE
     membership.save(update_fields=["status"])
+    events.volunteer_joined.send(sender=Membership, membership=membership)
     record_event(
         by,
         "volunteer.approved",

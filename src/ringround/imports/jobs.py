@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from ringround import events
 from ringround.audit.services import record_event
 
 from .base import import_running
@@ -72,6 +73,7 @@ def run_import(job: Import, **options) -> Import:
     job.finished_at = timezone.now()
     job.progress_done = job.progress_total
     job.save(update_fields=["status", "finished_at", "progress_done"])
+    events.import_finished.send(sender=Import, job=job)
     record_event(
         job.created_by,
         "import.finish",
