@@ -57,7 +57,7 @@ def test_results_show_counts_and_percentages_by_outcome_answer_and_volunteer(
     client, campaign_with_calls
 ):
     html = results_html(client, campaign_with_calls)
-    assert "<b>3</b>calls made" in html
+    assert '<b>3</b><span class="figure-name">calls made</span>' in html
     assert '<th scope="row">Answered</th>' in html
     assert '2 <span class="muted">(67%)</span>' in html  # 2 of 3 calls
     assert '<th scope="row">NHS</th>' in html
@@ -90,8 +90,14 @@ def test_remaining_is_what_is_left_not_the_size_of_the_list(client):
     assert figures["held"] == 1
     assert figures["percent_done"] == 40
     html = results_html(client, campaign)
-    assert "<b>3</b>remaining" in html and "<b>2</b>done" in html
-    assert "<b>1</b>waiting to retry" in html and "<b>1</b>with a volunteer now" in html
+    assert (
+        '<b>3</b><span class="figure-name">remaining</span>' in html
+        and '<b>2</b><span class="figure-name">done</span>' in html
+    )
+    assert (
+        '<b>1</b><span class="figure-name">waiting to retry</span>' in html
+        and '<b>1</b><span class="figure-name">with a volunteer now</span>' in html
+    )
     assert "2 of the 5 contacts on the calling list" in html
 
 

@@ -10,12 +10,12 @@ from collections import Counter, defaultdict
 import phonenumbers
 from django.core.cache import cache
 from django.db.models import Count, Q, TextField, Value
-from django.db.models.functions import Coalesce
 from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from ringround.calling.models import Call, CallTarget
-from ringround.contacts.models import EXPORTED_FIELDS
+from ringround.contacts.models import EXPORTED_FIELDS, Contact
 from ringround.csvsafe import Echo, neutralise
 
 FIGURES_SECONDS = 5
@@ -166,14 +166,22 @@ EXPORT_HEADINGS = {
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
-def export_header(questions) -> list[str]:
+def export_columns() -> list[str]:
+    """The export's columns before the questions': the call, then the contact's exported
+    fields in the model's order (a new field is exported without more ado), then the outcome."""
     columns = ["call", "ended_at", "started_at", "volunteer", "contact"]
     for name in EXPORTED_FIELDS:
         columns += ["phone", "phone_country"] if name == "phone" else [name]
-    columns += ["outcome", "outcome_code", "late", "notes"]
-    return [EXPORT_HEADINGS.get(c, c.replace("_", " ").capitalize()) for c in columns] + [
-        q.text for q in questions
-    ]
+    return columns + ["outcome", "outcome_code", "late", "notes"]
+
+
+def export_header(questions) -> list[str]:
+    def heading(column):
+        if column in EXPORT_HEADINGS:
+            return EXPORT_HEADINGS[column]
+        return str(Contact._meta.get_field(column).verbose_name).capitalize()
+
+    return [heading(c) for c in export_columns()] + [q.text for q in questions]
 
 
 def phone_cells(e164: str) -> list[str]:
