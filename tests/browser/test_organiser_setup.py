@@ -41,9 +41,9 @@ def test_organiser_logs_in_creates_a_campaign_builds_the_survey_and_activates_it
         "Draft"
     )
 
-    # Two questions in the survey builder.
+    # Two questions in the survey builder, after the two it starts with.
     page.get_by_role("navigation", name="Campaign").get_by_role("link", name="Survey").click()
-    expect(page.get_by_text("No questions yet.")).to_be_visible()
+    expect(page.get_by_text("1. Can we count on your support?")).to_be_visible()
     page.get_by_role("textbox", name="Text", exact=True).fill("Have you voted yet?")
     page.get_by_role("combobox", name="Kind", exact=True).select_option(label="Yes / no")
     page.get_by_role("checkbox", name="Required", exact=True).check()
@@ -55,8 +55,8 @@ def test_organiser_logs_in_creates_a_campaign_builds_the_survey_and_activates_it
     page.get_by_label("Choices (one per line)").fill("Candidate A\nCandidate B\nNot sure yet")
     page.get_by_role("button", name="Add question").click()
     expect(page.get_by_text("Question added.")).to_be_visible()
-    expect(page.get_by_text("1. Have you voted yet?")).to_be_visible()
-    expect(page.get_by_text("2. Who are you backing?")).to_be_visible()
+    expect(page.get_by_text("3. Have you voted yet?")).to_be_visible()
+    expect(page.get_by_text("4. Who are you backing?")).to_be_visible()
     expect(page.get_by_text("Candidate A · Candidate B · Not sure yet")).to_be_visible()
     page.screenshot(path=os.path.join(artefacts_dir, "organiser-survey.png"), full_page=True)
 
@@ -79,6 +79,8 @@ def test_organiser_logs_in_creates_a_campaign_builds_the_survey_and_activates_it
     assert campaign.status == Campaign.Status.ACTIVE
     assert campaign.team.members.filter(user__email="olu@example.org").exists()
     assert [(q.text, q.kind, q.required, q.options()) for q in campaign.questions.all()] == [
+        ("Can we count on your support?", Question.Kind.SINGLE, False, ["Yes", "Maybe", "No"]),
+        ("What matters most to you at the moment?", Question.Kind.TEXT, False, []),
         ("Have you voted yet?", Question.Kind.YES_NO, True, ["Yes", "No"]),
         (
             "Who are you backing?",

@@ -62,6 +62,10 @@ def test_erasure_leaves_campaign_figures_unchanged(world):
     services.erase_contact(world.person, by=world.admin)
     cache.clear()
     after = campaign_figures(world.campaign)
+    # The counts stay; the person's own words among the free-text answers go with them.
+    words = [a["answer"] for row in after.pop("text_answers") for a in row["latest"]]
+    assert SECRET_TEXT in [a["answer"] for row in before.pop("text_answers") for a in row["latest"]]
+    assert SECRET_TEXT not in words
     assert after == before
     assert after["calls"] == 3
 

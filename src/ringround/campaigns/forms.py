@@ -1,6 +1,8 @@
 import datetime as dt
+from zoneinfo import ZoneInfo, available_timezones
 
 from django import forms
+from django.utils import timezone
 
 from .models import VISIBLE_FIELD_CHOICES, Campaign, OutcomeCode, Question
 
@@ -49,14 +51,47 @@ class CampaignForm(forms.ModelForm):
             "brief": forms.Textarea(attrs={"rows": 4}),
         }
         labels = {
+            "name": "Name",
+            "brief": "Brief",
             "calling_start": "Calls from (contact's local time)",
             "calling_end": "Calls until (contact's local time; 00:00 means midnight)",
-            "lease_minutes": "Minutes a volunteer holds a contact",
-            "claims_per_hour": "Contacts one volunteer may be given per hour",
+            "lease_minutes": (
+                "How long a volunteer keeps a contact before it goes back to the list (minutes)"
+            ),
+            "max_attempts": "Times each contact may be tried",
+            "claims_per_hour": "Contacts one volunteer may take in an hour",
             "joining": "How volunteers join through the invite link",
-            "contacts_per_hour": "Contacts handed out per hour, all volunteers together",
-            "target_tags": "Target contacts with any of these tags (comma-separated)",
+            "contacts_per_hour": "Contacts all volunteers together may take in an hour",
+            "target_tags": "Call contacts with any of these tags (comma-separated)",
             "target_areas": "…in any of these areas (comma-separated; empty: all areas)",
+        }
+        help_texts = {
+            "brief": "What volunteers read before they start calling.",
+            "calling_start": (
+                "Each person is called in their own time zone's hours: a New York number in "
+                "New York hours."
+            ),
+            "calling_end": "",
+            "lease_minutes": (
+                "Nobody else is given that person meanwhile. If the volunteer records nothing "
+                "in time, the contact goes back to the list for someone else. 10 suits most "
+                "calls."
+            ),
+            "max_attempts": (
+                "Counting every try (no answer, busy, voicemail…). After that the contact is "
+                "not called again for this campaign."
+            ),
+            "claims_per_hour": (
+                "A volunteer asking for more than this in an hour is told to slow down: it "
+                "stops someone collecting numbers instead of calling."
+            ),
+            "contacts_per_hour": (
+                "A ceiling for the whole campaign. Leave it empty and Ringround works it out "
+                "from how many volunteers have had real conversations lately."
+            ),
+            "joining": "You can change this at any time; people already calling are not affected.",
+            "target_tags": "Empty: every contact of the team, whatever their tags.",
+            "target_areas": "Constituencies, wards or districts, as in your imported lists.",
         }
 
     def __init__(self, *args, teams=None, **kwargs):
@@ -191,9 +226,41 @@ class OutcomeCodeForm(forms.ModelForm):
         return value
 
 
+DEFAULT_TIME_ZONE = "Europe/London"
+
+
 class InviteForm(forms.Form):
+    """The invite link's expiry, typed in the organiser's own time zone: the page's script
+    puts the browser's zone in ``time_zone``; without it, the zone last used (at first
+    Europe/London). The page says which zone it is."""
+
     expires_at = forms.DateTimeField(
         required=False,
-        label="Link expires at (UTC; empty: never)",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+        label="Link stops working at (empty: never)",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
     )
+    time_zone = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
+
+    def __init__(self, *args, campaign, **kwargs):
+        zone = campaign.invite_time_zone or DEFAULT_TIME_ZONE
+        local = campaign.invite_expires_local()
+        initial = {"expires_at": local and local.replace(tzinfo=None), "time_zone": zone}
+        super().__init__(*args, initial=initial, **kwargs)
+        self.fallback_zone = zone
+        self.fields["expires_at"].widget.attrs["data-utc"] = (
+            campaign.invite_expires_at.isoformat() if campaign.invite_expires_at else ""
+        )
+
+    def clean_time_zone(self):
+        name = self.cleaned_data["time_zone"].strip()
+        return name if name in available_timezones() else self.fallback_zone
+
+    def clean(self):
+        cleaned = super().clean()
+        moment = cleaned.get("expires_at")
+        if moment is not None:
+            # Django made the typed time aware in the server's zone (UTC): it was meant in
+            # the organiser's.
+            naive = timezone.make_naive(moment, dt.UTC)
+            cleaned["expires_at"] = naive.replace(tzinfo=ZoneInfo(cleaned["time_zone"]))
+        return cleaned

@@ -96,6 +96,11 @@ class Campaign(models.Model):
 
     invite_token = models.CharField(max_length=64, unique=True, default=new_token)
     invite_expires_at = models.DateTimeField(null=True, blank=True)
+    invite_time_zone = models.CharField(
+        max_length=64,
+        default="Europe/London",
+        help_text="The time zone the invite's expiry was typed in, and is shown in.",
+    )
 
     class Joining(models.TextChoices):
         VERIFY = "verify", "Open link; volunteers confirm their email"
@@ -172,6 +177,12 @@ class Campaign(models.Model):
                 default=models.F("handed_out_in_window") + 1,
             ),
         }
+
+    def invite_expires_local(self) -> dt.datetime | None:
+        """The invite's expiry in the time zone it was typed in."""
+        if self.invite_expires_at is None:
+            return None
+        return self.invite_expires_at.astimezone(ZoneInfo(self.invite_time_zone))
 
     def invite_is_valid(self, now=None) -> bool:
         now = now or timezone.now()

@@ -35,20 +35,29 @@ ALLOWED_TAGS = {
 }
 
 
+def braced(name: str) -> str:
+    """A merge field as it is written in a script: ``{{ name }}``."""
+    return "{{ " + name + " }}"
+
+
 def merge_field_names(script: str) -> list[str]:
     return sorted({m.group(1).strip() for m in MERGE_FIELD.finditer(script or "")})
 
 
-def render_script(script: str, fields: dict) -> str:
+def render_script(script: str, fields: dict, *, blank=None) -> str:
     """HTML for the script with ``{{ field }}`` replaced by the contact's values.
 
     The Markdown is sanitised before values go in, and values are escaped, so neither the
-    script's author nor a contact's data can inject markup."""
+    script's author nor a contact's data can inject markup. ``blank(name)``, if given, is
+    the HTML for a field with no value (the preview shows the organiser where they are)."""
     safe_html = _safe_html(script or "")
 
     def fill(match: re.Match) -> str:
-        value = fields.get(match.group(1).strip())
-        return html.escape(str(value)) if value not in (None, "") else ""
+        name = match.group(1).strip()
+        value = fields.get(name)
+        if value not in (None, ""):
+            return html.escape(str(value))
+        return blank(name) if blank is not None else ""
 
     return MERGE_FIELD.sub(fill, safe_html)
 

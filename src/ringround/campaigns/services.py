@@ -1,6 +1,7 @@
 """Operations organisers perform on campaigns, and volunteers joining them."""
 
 import datetime as dt
+import difflib
 from collections import Counter
 
 from django.conf import settings
@@ -22,7 +23,9 @@ from ringround.audit.services import client_ip, record_event
 from ringround.contacts.models import Contact
 from ringround.ids import new_token
 
+from .merge import CONTACT_MERGE_FIELDS, custom_field_hints, unknown_merge_fields
 from .models import DEFAULT_VISIBLE_FIELDS, Campaign, Membership, OutcomeCode, Question
+from .scripts import braced
 
 # code, label, conversation?, retry after minutes (None: never), max attempts, suppresses?
 DEFAULT_OUTCOMES = [
@@ -37,15 +40,41 @@ DEFAULT_OUTCOMES = [
 ]
 
 
+# What a campaign made on the "New campaign" page starts with, for the organiser to edit: a
+# blank script and survey leave a newcomer guessing what goes where.
+STARTER_SCRIPT = """Hello, is that **{{ first_name }}**? My name is … and I'm a volunteer with {name}.
+
+We're calling people in {{ area }} to hear what matters to them. Have you got two minutes?
+
+- If yes: ask the questions below.
+- If now is a bad time: offer to call back, and choose *Call back*.
+- If they ask not to be called again: choose *Do not call again*.
+
+Thank you for your time, {{ first_name }}!
+"""
+STARTER_QUESTIONS = [
+    ("Can we count on your support?", Question.Kind.SINGLE, ["Yes", "Maybe", "No"]),
+    ("What matters most to you at the moment?", Question.Kind.TEXT, []),
+]
+
+
 class CampaignError(Exception):
     """A refusal an organiser or volunteer should see, in words."""
 
 
 @transaction.atomic
 def create_campaign(
-    organiser, *, name: str, team=None, brief: str = "", script: str = "", **fields
+    organiser,
+    *,
+    name: str,
+    team=None,
+    brief: str = "",
+    script: str = "",
+    starter: bool = False,
+    **fields,
 ) -> Campaign:
-    """A campaign of ``team`` (default: the organiser's team, if they have only one)."""
+    """A campaign of ``team`` (default: the organiser's team, if they have only one).
+    ``starter``: begin with an example script and survey (``STARTER_SCRIPT``) to edit."""
     teams = Team.objects.organised_by(organiser)
     if team is None:
         mine = list(teams[:2])
@@ -55,7 +84,12 @@ def create_campaign(
     elif not teams.filter(pk=team.pk).exists():
         raise CampaignError("You can only create campaigns for your own teams.")
     fields.setdefault("visible_fields", list(DEFAULT_VISIBLE_FIELDS))
+    if starter and not script:
+        script = STARTER_SCRIPT.replace("{name}", name)
     campaign = Campaign.objects.create(team=team, name=name, brief=brief, script=script, **fields)
+    if starter:
+        for text, kind, choices in STARTER_QUESTIONS:
+            add_question(campaign, text=text, kind=kind, choices=choices)
     OutcomeCode.objects.bulk_create(
         OutcomeCode(
             campaign=campaign,
@@ -110,11 +144,60 @@ def move_question(question: Question, direction: int) -> None:
             Question.objects.filter(pk=q.pk).update(position=position)
 
 
+def merge_field_suggestions(campaign: Campaign, unknown: list[str]) -> list[tuple[str, str]]:
+    """``(unknown, known)`` pairs where an unknown merge field looks like a typo of a known one."""
+    known = [*CONTACT_MERGE_FIELDS, *custom_field_hints(campaign.team_id)]
+    pairs = []
+    for name in unknown:
+        close = difflib.get_close_matches(name.replace(" ", "_").lower(), known, n=1)
+        if close:
+            pairs.append((name, close[0]))
+    return pairs
+
+
+def merge_field_problem(campaign: Campaign, unknown: list[str]) -> str:
+    """Words for a script's unknown merge fields: which they are, and what may be used."""
+    known = [*CONTACT_MERGE_FIELDS, *custom_field_hints(campaign.team_id)]
+    named = ", ".join(braced(name) for name in unknown)
+    hints = "; ".join(
+        f"{braced(close)} for {braced(name)}"
+        for name, close in merge_field_suggestions(campaign, unknown)
+    )
+    return (
+        f"The script uses merge fields that no contact has: {named}. "
+        + (f"Did you mean {hints}? " if hints else "")
+        + f"Merge fields you can use: {', '.join(known)}."
+    )
+
+
+def save_script(campaign: Campaign, script: str, *, by=None, request=None) -> list[str]:
+    """Save the script; returns its unknown merge fields (``unknown_merge_fields``), which a
+    draft may have while it is written, but a campaign taking calls may not: volunteers would
+    read them blank at once."""
+    unknown = unknown_merge_fields(campaign, script)
+    if unknown and campaign.is_active:
+        raise CampaignError(
+            merge_field_problem(campaign, unknown)
+            + " The campaign is taking calls, so the script was not saved."
+        )
+    campaign.script = script
+    campaign.save(update_fields=["script"])
+    record_event(by, "campaign.script", campaign, campaign=campaign, request=request)
+    return unknown
+
+
 def set_status(campaign: Campaign, status: str, *, by=None, request=None) -> Campaign:
     if status not in Campaign.Status.values:
         raise CampaignError("Unknown status.")
     if status == Campaign.Status.ACTIVE and not campaign.outcomes.exists():
         raise CampaignError("A campaign needs outcome codes before it can take calls.")
+    if status == Campaign.Status.ACTIVE:
+        unknown = unknown_merge_fields(campaign, campaign.script)
+        if unknown:
+            raise CampaignError(
+                merge_field_problem(campaign, unknown)
+                + " Correct the script before opening the campaign for calls."
+            )
     campaign.status = status
     campaign.finished_at = timezone.now() if status == Campaign.Status.FINISHED else None
     campaign.save(update_fields=["status", "finished_at"])
@@ -123,14 +206,49 @@ def set_status(campaign: Campaign, status: str, *, by=None, request=None) -> Cam
 
 
 def regenerate_invite(
-    campaign: Campaign, *, expires_at: dt.datetime | None = None, by=None
+    campaign: Campaign,
+    *,
+    expires_at: dt.datetime | None = None,
+    zone: str | None = None,
+    by=None,
 ) -> Campaign:
     """A new invite link; the old one stops working at once."""
     campaign.invite_token = new_token()
     campaign.invite_expires_at = expires_at
-    campaign.save(update_fields=["invite_token", "invite_expires_at"])
+    campaign.invite_time_zone = zone or campaign.invite_time_zone
+    campaign.save(update_fields=["invite_token", "invite_expires_at", "invite_time_zone"])
     record_event(by, "campaign.invite_regenerated", campaign, campaign=campaign)
     return campaign
+
+
+def set_invite_expiry(
+    campaign: Campaign, expires_at: dt.datetime | None, *, zone: str, by=None
+) -> Campaign:
+    """When the invite link stops working, and the time zone it was given in (and is shown in)."""
+    campaign.invite_expires_at = expires_at
+    campaign.invite_time_zone = zone
+    campaign.save(update_fields=["invite_expires_at", "invite_time_zone"])
+    record_event(
+        by,
+        "campaign.invite_expiry",
+        campaign,
+        campaign=campaign,
+        expires_at=expires_at.isoformat() if expires_at else None,
+    )
+    return campaign
+
+
+def invite_qr_svg(url: str) -> str:
+    """The invite link as a QR code, an SVG to put in the page (no image request; prints
+    sharp on a poster or a leaflet)."""
+    import qrcode
+    import qrcode.image.svg
+
+    image = qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8)
+    svg = image.to_string(encoding="unicode")
+    return svg.replace(
+        "<svg ", '<svg class="qr" role="img" aria-label="QR code for the invite link" ', 1
+    )
 
 
 def campaign_for_invite(token: str) -> Campaign:

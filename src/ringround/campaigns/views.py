@@ -1,9 +1,9 @@
 """Organiser pages: thin views over campaigns.services."""
 
 from django.contrib import messages
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from ringround.accounts.models import Team
@@ -11,21 +11,33 @@ from ringround.accounts.permissions import organiser_required
 from ringround.calling import rules, targets
 from ringround.calling import services as calling_services
 
-from . import services
+from . import merge, services
 from .forms import CampaignForm, InviteForm, OutcomeCodeForm, QuestionForm, ScriptForm
 from .models import Campaign, Membership
 from .permissions import campaign_for_organiser
-from .scripts import merge_field_names, render_script
+from .scripts import braced, merge_field_names, render_script
 
-SAMPLE_CONTACT = {
-    "first_name": "Alex",
-    "last_name": "Example",
-    "full_name": "Alex Example",
-    "area": "Holborn and St Pancras",
-    "postcode": "WC1X 8AA",
-    "email": "alex@example.org",
-    "phone": "+44 20 7946 0000",
-}
+
+def _script_check(campaign, script: str) -> dict:
+    """The script editor's preview and merge-field check, for the page and its live update."""
+    unknown = merge.unknown_merge_fields(campaign, script)
+    hidden = sorted(set(merge_field_names(script)) & campaign.hidden_merge_fields())
+
+    def blank(name):
+        if name in unknown:
+            return format_html('<mark class="merge-unknown">{}</mark>', braced(name))
+        if name in hidden:
+            return format_html('<mark class="merge-hidden">{} hidden</mark>', name)
+        return ""
+
+    fields = campaign.script_fields(merge.sample_fields(campaign, script))
+    return {
+        "preview": render_script(script, fields, blank=blank),
+        "unknown": unknown,
+        "suggestions": services.merge_field_suggestions(campaign, unknown),
+        "known": merge.known_merge_fields(campaign, script),
+        "hidden": hidden,
+    }
 
 
 @organiser_required
@@ -44,7 +56,7 @@ def campaign_create(request):
     form = CampaignForm(request.POST or None, teams=teams)
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items()}
-        campaign = services.create_campaign(request.user, **data)
+        campaign = services.create_campaign(request.user, starter=True, **data)
         messages.success(request, f"Campaign “{campaign.name}” created as a draft.")
         return redirect("campaigns:detail", campaign.public_id)
     return render(request, "campaigns/form.html", {"form": form, "creating": True})
@@ -59,7 +71,7 @@ def campaign_detail(request, public_id):
         {
             "campaign": campaign,
             "tab": "overview",
-            "invite_url": request.build_absolute_uri(f"/accounts/join/{campaign.invite_token}/"),
+            "invite_url": _invite_url(request, campaign),
             "target_count": campaign.targets.count(),
             "statuses": Campaign.Status.choices,
         },
@@ -83,32 +95,33 @@ def campaign_edit(request, public_id):
 def campaign_script(request, public_id):
     campaign = campaign_for_organiser(request.user, public_id)
     form = ScriptForm(request.POST or None, instance=campaign)
+    script = campaign.script
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Script saved.")
-        return redirect("campaigns:script", campaign.public_id)
-    return render(
-        request,
-        "campaigns/script.html",
-        {
-            "campaign": campaign,
-            "form": form,
-            "tab": "script",
-            "preview": render_script(campaign.script, campaign.script_fields(SAMPLE_CONTACT)),
-            "fields": merge_field_names(campaign.script),
-            "hidden": sorted(
-                set(merge_field_names(campaign.script)) & campaign.hidden_merge_fields()
-            ),
-        },
-    )
+        script = form.cleaned_data["script"]
+        try:
+            unknown = services.save_script(campaign, script, by=request.user, request=request)
+        except services.CampaignError as exc:
+            messages.error(request, str(exc))
+        else:
+            if unknown:
+                messages.warning(
+                    request, "Script saved, but it cannot be opened for calls like this."
+                )
+            else:
+                messages.success(request, "Script saved.")
+            return redirect("campaigns:script", campaign.public_id)
+    context = {"campaign": campaign, "form": form, "tab": "script"}
+    return render(request, "campaigns/script.html", context | _script_check(campaign, script))
 
 
 @organiser_required
 @require_POST
 def script_preview(request, public_id):
+    """The live preview while the script is typed, and (out of band) its merge-field check."""
     campaign = campaign_for_organiser(request.user, public_id)
     script = request.POST.get("script", "")[:50_000]
-    return HttpResponse(render_script(script, campaign.script_fields(SAMPLE_CONTACT)))
+    context = {"campaign": campaign, **_script_check(campaign, script)}
+    return render(request, "campaigns/_script_preview.html", context)
 
 
 @organiser_required
@@ -205,21 +218,24 @@ def outcome_edit(request, public_id, outcome_id):
     )
 
 
+def _invite_url(request, campaign) -> str:
+    return request.build_absolute_uri(f"/accounts/join/{campaign.invite_token}/")
+
+
 @organiser_required
 def campaign_invite(request, public_id):
     campaign = campaign_for_organiser(request.user, public_id)
-    form = InviteForm(request.POST or None, initial={"expires_at": campaign.invite_expires_at})
+    form = InviteForm(request.POST or None, campaign=campaign)
     if request.method == "POST" and form.is_valid():
+        expires_at, zone = form.cleaned_data["expires_at"], form.cleaned_data["time_zone"]
         if request.POST.get("action") == "regenerate":
-            services.regenerate_invite(
-                campaign, expires_at=form.cleaned_data["expires_at"], by=request.user
-            )
+            services.regenerate_invite(campaign, expires_at=expires_at, zone=zone, by=request.user)
             messages.success(request, "A new invite link is ready; the old one no longer works.")
         else:
-            campaign.invite_expires_at = form.cleaned_data["expires_at"]
-            campaign.save(update_fields=["invite_expires_at"])
+            services.set_invite_expiry(campaign, expires_at, zone=zone, by=request.user)
             messages.success(request, "Expiry saved.")
         return redirect("campaigns:invite", campaign.public_id)
+    invite_url = _invite_url(request, campaign)
     return render(
         request,
         "campaigns/invite.html",
@@ -227,7 +243,8 @@ def campaign_invite(request, public_id):
             "campaign": campaign,
             "form": form,
             "tab": "invite",
-            "invite_url": request.build_absolute_uri(f"/accounts/join/{campaign.invite_token}/"),
+            "invite_url": invite_url,
+            "invite_qr": services.invite_qr_svg(invite_url),
             "contacts_per_hour": rules.contacts_per_hour(campaign, timezone.now()),
             **services.volunteers_overview(campaign),
         },

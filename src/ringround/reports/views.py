@@ -1,12 +1,16 @@
+from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
 from ringround.accounts.permissions import organiser_required
 from ringround.audit.services import record_event
+from ringround.campaigns.models import Question
 from ringround.campaigns.permissions import campaign_for_organiser
 
 from . import services
+
+ANSWERS_PER_PAGE = 25
 
 
 @organiser_required
@@ -19,6 +23,47 @@ def results(request, public_id):
     }
     template = "reports/_figures.html" if request.htmx else "reports/results.html"
     return render(request, template, context)
+
+
+@organiser_required
+def answers(request, public_id):
+    """A free-text question's answers, latest first, searchable, a page at a time."""
+    campaign = campaign_for_organiser(request.user, public_id)
+    questions = list(campaign.questions.filter(kind=Question.Kind.TEXT))
+    question = None
+    if request.GET.get("question", "").isdigit():
+        question = get_object_or_404(
+            campaign.questions, pk=request.GET["question"], kind=Question.Kind.TEXT
+        )
+    elif questions:
+        question = questions[0]
+    search = request.GET.get("q", "").strip()[:200]
+    page = None
+    if question is not None:
+        found = services.text_answers(campaign, question, search)
+        page = Paginator(found, ANSWERS_PER_PAGE).get_page(request.GET.get("page"))
+        # Answers are what people said, in their words: who read them is recorded.
+        record_event(
+            request.user,
+            "results.answers_viewed",
+            campaign,
+            campaign=campaign,
+            request=request,
+            question=question.key,
+            page=page.number,
+        )
+    return render(
+        request,
+        "reports/answers.html",
+        {
+            "campaign": campaign,
+            "tab": "results",
+            "questions": questions,
+            "question": question,
+            "search": search,
+            "page": page,
+        },
+    )
 
 
 @organiser_required
