@@ -24,14 +24,7 @@ MIN_TAP = 44  # px: WCAG 2.5.5's size, and what a thumb needs
 # Problems the tour finds in templates of other areas, left for their owners: reported as a
 # warning on every run, and the tour fails once one is gone, so that its entry goes too.
 # (page name, start of the element) -> where it is and what would fix it.
-KNOWN_ELSEWHERE = {
-    ("campaign-volunteers", '<input type="checkbox" name="volunteer"'): (
-        "campaigns/templates/campaigns/invite.html: each volunteer's tick box is a bare 20×20 "
-        'checkbox with an aria-label; wrap it in a label (<label class="choice"><input …>'
-        '<span class="visually-hidden">Tick {{ m.user.name }}</span></label>) to make the '
-        "whole 44 px row cell the target"
-    ),
-}
+KNOWN_ELSEWHERE: dict[tuple[str, str], str] = {}
 
 # Interactive elements that must be thumb-sized, and how big each is: a checkbox or radio
 # counts with its label (the label is what a thumb presses). Links inside running text are
