@@ -194,5 +194,5 @@ def test_the_summary_counts_the_real_time_on_calls_and_the_campaigns_calls_today
     )
     html = client.get(url("summary", campaign)).content.decode()
     assert "<b>2</b>calls" in html and "<b>1</b>conversations" in html
-    assert "<b>3 min</b>on calls" in html  # 150 s + 45 s, not the minutes since Start
+    assert "<b>3 min</b>on the phone" in html  # 150 s + 45 s, not the minutes since Start
     assert "<strong>3</strong> calls made for" in html
