@@ -66,6 +66,7 @@ def sign_in_and_start(page, live_server, campaign):
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("button", name="Start calling").click()
     expect(page.locator("#contact-name")).to_be_visible()
+    page.wait_for_load_state("load")  # the card's keys listen once its script has run
 
 
 def outcome(page, label):
@@ -84,23 +85,9 @@ def test_refused_and_no_answer_save_without_touching_the_survey(
     page, size, live_server, campaign, artefacts_dir
 ):
     sign_in_and_start(page, live_server, campaign)
-    survey = page.get_by_role("group", name=re.compile(re.escape(QUESTION)))
-    expect(survey).to_be_hidden()
     shot(page, artefacts_dir, "card", size)
     shot(page, artefacts_dir, "card-full", size, full_page=True)
-
-    outcome(page, "Answered").check()
-    expect(survey).to_be_visible()
-    expect(page.get_by_label("When shall we call back?")).to_be_hidden()
-    shot(page, artefacts_dir, "card-answered", size, full_page=True)
-    outcome(page, "Call back").check()
-    expect(survey).to_be_hidden()
-    expect(page.get_by_label("When shall we call back?")).to_be_visible()
-    shot(page, artefacts_dir, "card-call-back", size, full_page=True)
-
     outcome(page, "Refused").check()
-    expect(survey).to_be_hidden()
-    expect(page.get_by_label("When shall we call back?")).to_be_hidden()
     page.get_by_role("button", name="Save and next person").click()
     expect(page.get_by_text("Saved. Here is the next person.")).to_be_visible()
 
@@ -111,6 +98,28 @@ def test_refused_and_no_answer_save_without_touching_the_survey(
     calls = Call.objects.filter(volunteer__email="vera@example.org").order_by("ended_at")
     assert [(c.outcome.code, c.answers) for c in calls] == [("refused", {}), ("no_answer", {})]
     assert page.console_errors == []
+
+
+def test_only_what_follows_the_outcome_chosen_is_shown(
+    page, size, live_server, campaign, artefacts_dir
+):
+    sign_in_and_start(page, live_server, campaign)
+    survey = page.get_by_role("group", name=re.compile(re.escape(QUESTION)))
+    call_back = page.get_by_label("When shall we call back?")
+    expect(survey).to_be_hidden()
+    expect(call_back).to_be_hidden()
+    outcome(page, "Answered").check()
+    expect(survey).to_be_visible()
+    expect(call_back).to_be_hidden()
+    shot(page, artefacts_dir, "card-answered", size, full_page=True)
+    outcome(page, "Call back").check()
+    expect(survey).to_be_hidden()
+    expect(call_back).to_be_visible()
+    shot(page, artefacts_dir, "card-call-back", size, full_page=True)
+    for nothing_follows in ("No answer", "Refused"):
+        outcome(page, nothing_follows).check()
+        expect(survey).to_be_hidden()
+        expect(call_back).to_be_hidden()
 
 
 @pytest.mark.parametrize("leave", ["Pause / stop without saving", "Save and finish"])
@@ -125,8 +134,9 @@ def test_pause_or_finish_then_back_never_says_the_list_is_empty(
     shot(page, artefacts_dir, "summary", size, full_page=True)
 
     page.go_back(wait_until="commit")
-    expect(page.get_by_role("heading", name="You are not holding anyone")).to_be_visible()
+    expect(page.get_by_role("heading")).not_to_have_text("Thank you!")
     expect(page.get_by_text("Nobody to call")).to_have_count(0)
+    expect(page.get_by_role("heading", name="You are not holding anyone")).to_be_visible()
     shot(page, artefacts_dir, "card-not-holding", size, full_page=True)
 
     # The card's address, with nobody held: the same.
@@ -154,21 +164,13 @@ def test_nobody_to_call_says_why_when_the_list_is_finished(
 
 
 def test_back_after_a_corrected_error_lands_on_a_page_not_a_resubmission(
-    page, size, live_server, campaign, artefacts_dir
+    page, size, live_server, campaign
 ):
     sign_in_and_start(page, live_server, campaign)
     first = page.locator("#contact-name").inner_text()
     outcome(page, "Answered").check()
     page.get_by_role("button", name="Save and next person").click()
-
-    # The error is named in the banner and beside the question, which is on screen.
-    expect(
-        page.get_by_text(f"Not saved yet. “{QUESTION}”: This question needs an answer.")
-    ).to_be_visible()
-    error = page.locator(".errorlist", has_text="This question needs an answer.")
-    expect(error).to_be_in_viewport()
-    shot(page, artefacts_dir, "card-error", size)
-    assert page.locator("#contact-name").inner_text() == first
+    expect(page.locator(".errorlist", has_text="This question needs an answer.")).to_be_visible()
 
     survey = page.get_by_role("group", name=re.compile(re.escape(QUESTION)))
     survey.get_by_label("Yes", exact=True).check()
@@ -182,6 +184,26 @@ def test_back_after_a_corrected_error_lands_on_a_page_not_a_resubmission(
         expect(page.locator("#contact-name")).not_to_have_text(first)
     assert Call.objects.get().answers == {campaign.questions.get(required=True).key: "Yes"}
     assert page.console_errors == []
+
+
+def test_an_error_is_named_in_the_banner_and_beside_its_field_on_screen(
+    page, size, live_server, campaign, artefacts_dir
+):
+    sign_in_and_start(page, live_server, campaign)
+    outcome(page, "Answered").check()
+    page.get_by_role("button", name="Save and next person").click()
+    error = page.locator(".errorlist", has_text="This question needs an answer.")
+    expect(error).to_be_in_viewport()
+    shot(page, artefacts_dir, "card-error", size)
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(
+        page.get_by_text(f"Not saved yet. “{QUESTION}”: This question needs an answer.")
+    ).to_be_visible()
+    question = campaign.questions.get(required=True)
+    assert page.evaluate("[document.activeElement.name, document.activeElement.value]") == [
+        question.key,
+        "Yes",
+    ]
 
 
 def test_no_answer_then_next_fits_on_one_phone_screen(phone_page, live_server, campaign):

@@ -253,7 +253,8 @@ def summary(request, public_id):
     campaign, _ = campaign_for_volunteer(request.user, public_id)
     started = _session_start(request, campaign)
     figures = services.session_summary(campaign, request.user, started, timezone.now())
-    figures["calls_today"] = services.calls_today(campaign)
+    # The count is up to a minute old: never fewer than this volunteer's own calls.
+    figures["calls_today"] = max(services.calls_today(campaign), figures["calls"])
     sessions = request.session.get(SESSION_KEY, {})
     if sessions.pop(campaign.public_id, None):
         request.session[SESSION_KEY] = sessions

@@ -7,6 +7,15 @@
   var outcomes = form.querySelectorAll("input[name=outcome]");
   var typing = "textarea, select, input:not([type=radio]):not([type=checkbox]), [contenteditable]";
 
+  // After a refused save the page opens at the field to put right (its #anchor), and Chromium
+  // then skips autofocus: focus it here, where the anchor has already scrolled.
+  window.addEventListener("load", function () {
+    var toPutRight = form.querySelector("[autofocus]");
+    if (toPutRight && document.activeElement !== toPutRight) {
+      toPutRight.focus({ preventScroll: true });
+    }
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) { return; }
     var target = event.target;
