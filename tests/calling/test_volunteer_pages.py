@@ -98,9 +98,12 @@ def test_missing_required_answer_keeps_the_contact_and_stores_nothing(client, ca
         reverse("calling:record", args=[campaign.public_id]),
         {"lease_token": token, "idempotency_key": key, "outcome": "answered", "notes": "keen"},
     )
-    assert response.status_code == 400
-    assert "This question needs an answer." in response.content.decode()
-    assert "keen" in response.content.decode()
+    question = campaign.questions.get()
+    card = reverse("calling:card", args=[campaign.public_id])
+    assert response.status_code == 302 and response["Location"] == f"{card}#question-{question.key}"
+    html = client.get(card).content.decode()
+    assert "This question needs an answer." in html
+    assert "keen" in html
     assert Call.objects.count() == 0
     assert CallTarget.objects.filter(state="assigned").count() == 1
 

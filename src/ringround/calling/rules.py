@@ -463,7 +463,9 @@ def record_outcome(
     now: dt.datetime | None = None,
     survey: tuple[OutcomeCode | None, list[Question]] | None = None,
 ) -> Call:
-    """Store the call once, end the lease and apply the outcome's retry rule.
+    """Store the call once, end the lease and apply the outcome's retry rule. What the
+    volunteer fills in after the outcome counts only where it follows that outcome
+    (``OutcomeCode.follow_up``): answers after the survey, a time after "call back".
 
     Returns the stored call; the same call again for a repeated key or a repeated claim.
     ``survey``: the outcome of ``outcome_code`` and its questions, if the caller has read them
@@ -482,6 +484,7 @@ def record_outcome(
                 "Choose what happened on the call.", {"outcome": "Unknown outcome."}
             )
         clean = clean_answers(campaign, outcome, answers or {}, questions)
+        callback_at = call_back_time(outcome, callback_at, now)
     except CallingError:
         # A retry of a call stored already gets that call, even if it would not pass now.
         existing = Call.objects.filter(volunteer=volunteer, idempotency_key=key).first()
@@ -615,9 +618,10 @@ def _has_nul(*values) -> bool:
 def clean_answers(
     campaign: Campaign, outcome: OutcomeCode, raw: dict, questions: list[Question] | None = None
 ) -> dict:
-    """Survey answers checked against the questions (``questions``: read already); only a
-    conversation carries answers."""
-    if not outcome.is_conversation:
+    """Survey answers checked against the questions (``questions``: read already). Only an
+    outcome the survey follows carries answers, and only there is a required question
+    required: a refusal or an unanswered call is saved without inventing answers."""
+    if not outcome.asks_survey:
         return {}
     clean, errors = {}, {}
     for question in campaign.questions.all() if questions is None else questions:
@@ -645,6 +649,20 @@ def clean_answers(
     if errors:
         raise InvalidOutcome("Some answers need another look.", errors)
     return clean
+
+
+def call_back_time(
+    outcome: OutcomeCode, callback_at: dt.datetime | None, now: dt.datetime
+) -> dt.datetime | None:
+    """The time the volunteer arranged to call back, where it follows the outcome (else
+    ``None``: the outcome's own retry rule applies). It has to be in the future."""
+    if callback_at is None or not outcome.asks_call_back_time:
+        return None
+    if callback_at <= now:
+        raise InvalidOutcome(
+            "The call-back time has passed.", {"callback_at": "Choose a time in the future."}
+        )
+    return callback_at
 
 
 # --- 4. hand back, 5. expire ----------------------------------------------------------------

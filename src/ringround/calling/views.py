@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
@@ -43,7 +44,12 @@ def brief(request, public_id):
     return render(
         request,
         "calling/brief.html",
-        {"campaign": campaign, "membership": membership, "holding": holding},
+        {
+            "campaign": campaign,
+            "membership": membership,
+            "holding": holding,
+            "calls_today": services.calls_today(campaign),
+        },
     )
 
 
@@ -67,18 +73,70 @@ def _claim_and_show(request, campaign):
 
 
 @login_required
-def card(request, public_id, *, errors=None, status=200):
+def card(request, public_id):
+    """The person held for this volunteer; if none, why nobody is there (or that somebody
+    is, one press away). Only ever answers a GET: every form on it posts and redirects back
+    here, so Back never meets a form's result."""
     campaign, _ = campaign_for_volunteer(request.user, public_id)
     lease = rules.current_lease(campaign, request.user)
-    context = {"campaign": campaign, "lease": lease, "errors": errors or {}, "posted": request.POST}
-    if lease is not None:
-        context.update(
-            card=services.contact_card(lease, viewer=request.user, request=request),
-            questions=campaign.questions.all(),
-            outcomes=campaign.outcomes.all(),
-            idempotency_key=request.POST.get("idempotency_key") or uuid.uuid4().hex,
-        )
-    return _never_cache(render(request, "calling/card.html", context, status=status))
+    returned = _returned_form(request, campaign, lease)
+    context = {"campaign": campaign, "lease": lease}
+    if lease is None:
+        context["nobody"] = services.why_nobody_to_call(campaign)
+    else:
+        context.update(_card_context(campaign, returned))
+        context["card"] = services.contact_card(lease, viewer=request.user, request=request)
+    return _never_cache(render(request, "calling/card.html", context))
+
+
+def _card_context(campaign, returned):
+    """What the card's form needs, with what the volunteer entered before an error."""
+    questions = list(campaign.questions.all())
+    errors = returned.get("errors", {})
+    first_error = next(
+        (key for key in ["outcome", *(q.key for q in questions), "callback_at"] if key in errors),
+        "",
+    )
+    return {
+        "questions": questions,
+        "outcomes": campaign.outcomes.all(),
+        "errors": errors,
+        "first_error": first_error,
+        "entered": returned.get("values", {}),
+        "idempotency_key": returned.get("idempotency_key") or uuid.uuid4().hex,
+    }
+
+
+RETURNED_KEY = "calling_returned_form"
+
+
+def _return_form(request, campaign, lease_token, errors):
+    """Keep what was entered and what was wrong, for the card to show after the redirect."""
+    request.session[RETURNED_KEY] = {
+        "campaign": campaign.public_id,
+        "lease_token": lease_token,
+        "idempotency_key": request.POST.get("idempotency_key", "")[:64],
+        "errors": errors,
+        "values": {
+            key: request.POST.getlist(key)
+            for key in request.POST
+            if key in ("outcome", "notes", "callback_at") or _is_answer(key)
+        },
+    }
+
+
+def _is_answer(key: str) -> bool:
+    return key.startswith("q") and key[1:].isdigit()
+
+
+def _returned_form(request, campaign, lease):
+    """The form returned by the last save (shown once), if it was for the person held now."""
+    returned = request.session.pop(RETURNED_KEY, None) or {}
+    if lease is None or returned.get("campaign") != campaign.public_id:
+        return {}
+    if returned.get("lease_token") != lease.token:
+        return {}
+    return returned
 
 
 @login_required
@@ -90,14 +148,15 @@ def record(request, public_id):
         if len(request.POST.getlist(key)) > 1
         else request.POST.get(key)
         for key in request.POST
-        if key.startswith("q") and key[1:].isdigit()
+        if _is_answer(key)
     }
-    callback_at = _parse_callback(request.POST.get("callback_at"), request.POST.get("tz_offset"))
+    lease_token = request.POST.get("lease_token", "")
     try:
+        callback_at = _parse_callback(campaign, request.POST)
         rules.record_outcome(
             campaign,
             request.user,
-            lease_token=request.POST.get("lease_token", ""),
+            lease_token=lease_token,
             outcome_code=request.POST.get("outcome", ""),
             idempotency_key=request.POST.get("idempotency_key", ""),
             answers=answers,
@@ -105,8 +164,10 @@ def record(request, public_id):
             callback_at=callback_at,
         )
     except rules.InvalidOutcome as exc:
-        messages.error(request, str(exc))
-        return card(request, public_id, errors=exc.errors, status=400)
+        _return_form(request, campaign, lease_token, exc.errors)
+        messages.error(request, _not_saved(campaign, exc))
+        anchor = f"#{_field_id(next(iter(exc.errors)))}" if exc.errors else ""
+        return redirect(reverse("calling:card", args=[campaign.public_id]) + anchor)
     except rules.InvalidLease as exc:
         messages.error(request, str(exc))
         return redirect("calling:card", campaign.public_id)
@@ -116,21 +177,45 @@ def record(request, public_id):
     return _claim_and_show(request, campaign)
 
 
-def _parse_callback(value, tz_offset=None):
+def _field_id(key: str) -> str:
+    return {"outcome": "outcome-choices", "callback_at": "callback_at"}.get(key, f"question-{key}")
+
+
+def _not_saved(campaign, exc) -> str:
+    """The banner after a refused save names what to put right."""
+    if not exc.errors:
+        return f"Not saved yet: {exc}"
+    names = {q.key: f"“{q.text}”" for q in campaign.questions.all()}
+    names |= {"outcome": "What happened", "callback_at": "The call-back time"}
+    first = next(iter(exc.errors))
+    problem = f"{names.get(first, first)}: {exc.errors[first]}"
+    more = len(exc.errors) - 1
+    return f"Not saved yet. {problem}" + (f" (and {more} more below)" if more else "")
+
+
+def _parse_callback(campaign, posted):
     """A "call back at" time typed in the volunteer's local time; the page's script sends
-    the browser's offset from UTC in minutes (as JavaScript's getTimezoneOffset gives it)."""
+    the browser's offset from UTC in minutes (as JavaScript's getTimezoneOffset gives it).
+    Whether it is in the future, and whether it counts at all, is the rules' to say; one
+    that is not a time is an error only where a time follows the outcome chosen."""
+    value, tz_offset = posted.get("callback_at"), posted.get("tz_offset")
     if not value:
         return None
     try:
         moment = dt.datetime.fromisoformat(value)
         offset = int(tz_offset) if tz_offset not in (None, "") else 0
-    except ValueError:
-        return None
+    except ValueError as exc:
+        chosen = campaign.outcomes.filter(code=posted.get("outcome", "")).first()
+        if chosen is None or not chosen.asks_call_back_time:
+            return None
+        raise rules.InvalidOutcome(
+            "The call-back time is not a time.", {"callback_at": "Give a date and a time."}
+        ) from exc
     if not -16 * 60 <= offset <= 16 * 60:
         offset = 0
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=dt.UTC) + dt.timedelta(minutes=offset)
-    return moment if moment > timezone.now() else None
+    return moment
 
 
 @login_required
@@ -168,6 +253,8 @@ def summary(request, public_id):
     campaign, _ = campaign_for_volunteer(request.user, public_id)
     started = _session_start(request, campaign)
     figures = services.session_summary(campaign, request.user, started, timezone.now())
+    # The count is up to a minute old: never fewer than this volunteer's own calls.
+    figures["calls_today"] = max(services.calls_today(campaign), figures["calls"])
     sessions = request.session.get(SESSION_KEY, {})
     if sessions.pop(campaign.public_id, None):
         request.session[SESSION_KEY] = sessions

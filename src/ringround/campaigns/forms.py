@@ -196,12 +196,14 @@ class OutcomeCodeForm(forms.ModelForm):
             "label",
             "code",
             "is_conversation",
+            "follow_up",
             "retry_after_minutes",
             "max_attempts",
             "suppresses",
         ]
         labels = {
-            "is_conversation": "Reached the person (show the survey)",
+            "is_conversation": "Reached the person (counts as a conversation)",
+            "follow_up": "Then the volunteer fills in",
             "retry_after_minutes": "Retry after (minutes)",
             "max_attempts": "At most this many attempts",
         }
@@ -209,6 +211,10 @@ class OutcomeCodeForm(forms.ModelForm):
     def __init__(self, *args, campaign=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        self.fields["follow_up"].required = False  # not given: nothing follows
+
+    def clean_follow_up(self):
+        return self.cleaned_data.get("follow_up") or OutcomeCode.FollowUp.NOTHING
 
     def clean_code(self):
         code = self.cleaned_data["code"]
@@ -224,6 +230,16 @@ class OutcomeCodeForm(forms.ModelForm):
         if not 1 <= value <= 20:
             raise forms.ValidationError("Between 1 and 20.")
         return value
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("follow_up") == OutcomeCode.FollowUp.SURVEY and not cleaned.get(
+            "is_conversation"
+        ):
+            self.add_error(
+                "follow_up", "The survey follows only an outcome where the person was reached."
+            )
+        return cleaned
 
 
 DEFAULT_TIME_ZONE = "Europe/London"

@@ -259,7 +259,7 @@ class Question(models.Model):
 class OutcomeCodeQuerySet(models.QuerySet):
     def with_survey(self, campaign, code: str) -> tuple["OutcomeCode | None", list[Question]]:
         """The campaign's outcome of this code (``None`` if none), and the survey's questions
-        in order if it is a conversation: one hand-written query, since it is read for every
+        in order if the survey follows it: one hand-written query, since it is read for every
         call recorded (see rawsql.py)."""
         rows = rawsql.fetch(_WITH_SURVEY, [campaign.pk, code], *_OUTCOME_AND_QUESTION, repeated=1)
         if not rows:
@@ -267,15 +267,38 @@ class OutcomeCodeQuerySet(models.QuerySet):
         return rows[0][0], [question for _, question in rows if question is not None]
 
 
+class FollowUp(models.TextChoices):
+    """What the volunteer fills in after choosing an outcome, and nothing else: the survey
+    only after a conversation, a time only after "call back", nothing after "no answer"."""
+
+    NOTHING = "nothing", "Nothing"
+    SURVEY = "survey", "The survey"
+    CALL_BACK = "call_back", "A time to call back"
+
+
+# What follows each default outcome (``campaigns.services.DEFAULT_OUTCOMES``); the others
+# are followed by nothing.
+DEFAULT_FOLLOW_UPS = {"answered": FollowUp.SURVEY, "call_back": FollowUp.CALL_BACK}
+
+
 class OutcomeCode(models.Model):
-    """What happened on a call, and what happens to the contact next."""
+    """What happened on a call, what the volunteer fills in after it, and what happens to
+    the contact next."""
+
+    FollowUp = FollowUp
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="outcomes")
     code = models.SlugField(max_length=40)
     label = models.CharField(max_length=80)
     position = models.PositiveIntegerField(default=0)
     is_conversation = models.BooleanField(
-        default=False, help_text="The person was reached: the survey applies."
+        default=False, help_text="The person was reached: counted as a conversation."
+    )
+    follow_up = models.CharField(
+        max_length=16,
+        choices=FollowUp.choices,
+        default=FollowUp.NOTHING,
+        help_text="What the volunteer fills in after choosing this outcome.",
     )
     retry_after_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Empty: never call again for this campaign."
@@ -300,6 +323,19 @@ class OutcomeCode(models.Model):
     @property
     def retries(self) -> bool:
         return self.retry_after_minutes is not None
+
+    @property
+    def asks_survey(self) -> bool:
+        """Whether the survey follows this outcome (its required questions too)."""
+        return self.follow_up == FollowUp.SURVEY
+
+    @property
+    def asks_call_back_time(self) -> bool:
+        return self.follow_up == FollowUp.CALL_BACK
+
+    @staticmethod
+    def default_follow_up(code: str) -> str:
+        return DEFAULT_FOLLOW_UPS.get(code, FollowUp.NOTHING)
 
 
 class Membership(models.Model):
@@ -378,6 +414,7 @@ _OUTCOME_AND_QUESTION = (rawsql.Columns(OutcomeCode, "o"), rawsql.Columns(Questi
 _WITH_SURVEY = f"""
     SELECT {_OUTCOME_AND_QUESTION[0].sql}, {_OUTCOME_AND_QUESTION[1].sql}
       FROM "{OutcomeCode._meta.db_table}" o
-      LEFT JOIN "{Question._meta.db_table}" q ON q.campaign_id = o.campaign_id AND o.is_conversation
+      LEFT JOIN "{Question._meta.db_table}" q
+        ON q.campaign_id = o.campaign_id AND o.follow_up = '{FollowUp.SURVEY.value}'
      WHERE o.campaign_id = %s AND o.code = %s
      ORDER BY q.position, q.id"""

@@ -21,7 +21,8 @@ _VOLUNTEER_CAMPAIGN = f"""
 _VOLUNTEER_CAMPAIGN_AND_OUTCOME = f"""
     SELECT {_MEMBERSHIP.sql}, {_CAMPAIGN.sql}, {_OUTCOME.sql}, {_QUESTION.sql} {_MEMBER_OF}
       LEFT JOIN "{OutcomeCode._meta.db_table}" o ON o.campaign_id = c.id AND o.code = %s
-      LEFT JOIN "{Question._meta.db_table}" q ON q.campaign_id = c.id AND o.is_conversation
+      LEFT JOIN "{Question._meta.db_table}" q
+        ON q.campaign_id = c.id AND o.follow_up = '{OutcomeCode.FollowUp.SURVEY.value}'
      WHERE m.user_id = %s AND c.public_id = %s
      ORDER BY q.position, q.id"""
 
@@ -45,8 +46,8 @@ def campaign_and_outcome_for_volunteer(
     user, public_id: str, outcome_code: str
 ) -> tuple[Campaign, Membership, OutcomeCode | None, list[Question]]:
     """``campaign_for_volunteer``, and in the same query what recording a call with this
-    outcome needs: the outcome (``None`` if the campaign has none of that code) and, if it is
-    a conversation, the survey's questions in order."""
+    outcome needs: the outcome (``None`` if the campaign has none of that code) and, if the
+    survey follows it, the survey's questions in order."""
     rows = _volunteer_rows(
         user,
         _VOLUNTEER_CAMPAIGN_AND_OUTCOME,

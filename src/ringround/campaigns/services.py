@@ -100,6 +100,7 @@ def create_campaign(
             retry_after_minutes=retry,
             max_attempts=attempts,
             suppresses=suppresses,
+            follow_up=OutcomeCode.default_follow_up(code),
         )
         for i, (code, label, conversation, retry, attempts, suppresses) in enumerate(
             DEFAULT_OUTCOMES

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0006_joining'),
+        ('campaigns', '0007_outcome_follow_up'),
     ]
 
     operations = [
