@@ -84,6 +84,8 @@ MATRIX = {
     "calling:heartbeat": ("post", THIS_CAMPAIGNS_VOLUNTEER),
     "calling:stop": ("post", THIS_CAMPAIGNS_VOLUNTEER),
     "calling:summary": ("get", THIS_CAMPAIGNS_VOLUNTEER),
+    "calling:practise": ("get", THIS_CAMPAIGNS_VOLUNTEER),
+    "calling:practise_save": ("post", THIS_CAMPAIGNS_VOLUNTEER),
 }
 
 

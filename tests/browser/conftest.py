@@ -21,7 +21,7 @@ import pytest
 CHROMIUM = os.environ.get("RINGROUND_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1280, "height": 900}
+LAPTOP = {"width": 1280, "height": 800}
 FAILING_IMPACTS = ("serious", "critical")
 # What a test does to a page: before any of these the current document is checked.
 PAGE_ACTIONS = (
@@ -127,13 +127,17 @@ class AxeWatch:
     def check(self, *, again: bool = False) -> list[dict]:
         """Check the current document unless it was already; returns its violations."""
         from playwright.sync_api import Error
+        from playwright.sync_api import TimeoutError as LoadTimeout
 
         page = self.page
         if self.paused or page.is_closed() or not page.url.startswith("http"):
             return []  # about:blank, before the first page, is not ours
         self.paused = True  # what the check itself does to the page is not checked
         try:
-            page.wait_for_load_state("load")
+            try:
+                page.wait_for_load_state("load", timeout=5_000)
+            except LoadTimeout:
+                pass  # restored from the back-forward cache: no load event comes, it is here
             first = page.evaluate(
                 f"() => {{ const first = !window.{_MARK}; window.{_MARK} = true; return first; }}"
             )

@@ -244,3 +244,27 @@ def test_the_rest_of_the_script_unfolds(phone_page, live_server, campaign):
     expect(page.get_by_text("Have you had your ballot paper yet?")).to_be_hidden()
     page.get_by_text("Rest of the script").click()
     expect(page.get_by_text("Have you had your ballot paper yet?")).to_be_visible()
+
+
+def test_a_newcomer_practises_on_made_up_people_and_nothing_is_stored(
+    page, size, live_server, campaign, artefacts_dir
+):
+    page.goto(f"{live_server.url}/accounts/login/?next=/call/{campaign.public_id}/")
+    page.get_by_label("Email").fill("vera@example.org")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Practise on a made-up person first").click()
+    expect(page.get_by_text("Practice call.")).to_be_visible()
+    expect(page.locator("#contact-name")).to_have_text("Sam Practice")
+    shot(page, artefacts_dir, "card-practice", size)
+    outcome(page, "Answered").check()
+    page.get_by_role("button", name="Save and next person").click()
+    expect(page.get_by_text("This question needs an answer.", exact=True)).to_be_visible()
+    outcome(page, "No answer").check()
+    page.get_by_role("button", name="Save and next person").click()
+    expect(page.locator("#contact-name")).to_have_text("Priya Example")
+    expect(page.get_by_text("Nothing was stored.")).to_be_visible()
+    page.go_back()
+    expect(page.locator("#contact-name")).to_be_visible()
+    assert not Call.objects.exists()
+    assert not CallTarget.objects.filter(held_by__isnull=False).exists()

@@ -13,4 +13,6 @@ urlpatterns = [
     path("<str:public_id>/heartbeat/", views.heartbeat, name="heartbeat"),
     path("<str:public_id>/stop/", views.stop, name="stop"),
     path("<str:public_id>/summary/", views.summary, name="summary"),
+    path("<str:public_id>/practise/", views.practise, name="practise"),
+    path("<str:public_id>/practise/save/", views.practise_save, name="practise_save"),
 ]

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 from ringround.campaigns.models import Membership
 from ringround.campaigns.permissions import campaign_for_volunteer
 
-from . import rules, services
+from . import practice, rules, services
 
 SESSION_KEY = "calling_started"
 
@@ -216,6 +216,67 @@ def _parse_callback(campaign, posted):
     if timezone.is_naive(moment):
         moment = moment.replace(tzinfo=dt.UTC) + dt.timedelta(minutes=offset)
     return moment
+
+
+# --- practice -----------------------------------------------------------------------------
+
+
+PRACTICE_KEY = "calling_practice_form"
+
+
+@login_required
+def practise(request, public_id):
+    """The card with a fictional person: learn it before calling anyone. Any member may
+    practise, also one still waiting to be confirmed or approved."""
+    campaign, _ = campaign_for_volunteer(request.user, public_id)
+    number = _practice_number(request.GET.get("person"))
+    returned = request.session.pop(PRACTICE_KEY, None) or {}
+    if returned.get("campaign") != campaign.public_id or returned.get("person") != number:
+        returned = {}
+    context = {"campaign": campaign, "practice": True, "person": number}
+    context.update(_card_context(campaign, returned))
+    context["card"] = practice.practice_card(campaign, number)
+    context["lease"] = True  # the card's form is shown; practice has no lease
+    return _never_cache(render(request, "calling/card.html", context))
+
+
+def _practice_number(value) -> int:
+    return int(value) % len(practice.PEOPLE) if value and value.isdigit() else 0
+
+
+@login_required
+@require_POST
+def practise_save(request, public_id):
+    """Check a practice call as a real one is checked; store nothing; show the next person."""
+    campaign, _ = campaign_for_volunteer(request.user, public_id)
+    number = _practice_number(request.POST.get("person"))
+    card_url = reverse("calling:practise", args=[campaign.public_id])
+    answers = {
+        key: request.POST.getlist(key)
+        if len(request.POST.getlist(key)) > 1
+        else request.POST.get(key)
+        for key in request.POST
+        if _is_answer(key)
+    }
+    try:
+        callback_at = _parse_callback(campaign, request.POST)
+        outcome = practice.check_practice_call(
+            campaign, request.POST.get("outcome", ""), answers, callback_at
+        )
+    except rules.InvalidOutcome as exc:
+        _return_form(request, campaign, "", exc.errors)
+        request.session[PRACTICE_KEY] = {**request.session.pop(RETURNED_KEY), "person": number}
+        messages.error(request, _not_saved(campaign, exc))
+        anchor = f"#{_field_id(next(iter(exc.errors)))}" if exc.errors else ""
+        return redirect(f"{card_url}?person={number}{anchor}")
+    messages.success(
+        request,
+        f"Practice: “{outcome.label}” would be saved now. Nothing was stored. "
+        "Here is another practice person, or start calling for real.",
+    )
+    if request.POST.get("then") == "stop":
+        return redirect("calling:brief", campaign.public_id)
+    return redirect(f"{card_url}?person={number + 1}")
 
 
 @login_required
