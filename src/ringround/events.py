@@ -15,6 +15,8 @@ Each signal's keyword arguments are the stored objects:
 - ``volunteer_joined``: ``membership`` (a ``campaigns.Membership``; listeners look at its
   status, since it is sent when someone joins and again when they become active).
 - ``import_finished``: ``job`` (an ``imports.Import`` that has just finished).
+- ``contact_erased``: ``public_id`` (of a contact whose personal data was just erased, inside
+  the erasure's transaction): whoever keeps a copy of what was said about them forgets it.
 """
 
 from django.dispatch import Signal
@@ -23,3 +25,4 @@ call_recorded = Signal()
 contact_suppressed = Signal()
 volunteer_joined = Signal()
 import_finished = Signal()
+contact_erased = Signal()

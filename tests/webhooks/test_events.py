@@ -8,6 +8,7 @@ from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
 from ringround.campaigns import services as campaign_services
+from ringround.privacy import services as privacy
 from ringround.webhooks import tasks
 from ringround.webhooks.models import Delivery, Event
 from tests.factories import (
@@ -181,3 +182,21 @@ def test_an_endpoint_gets_only_the_events_it_takes(receiver, committing):
         record(campaign, volunteer, lease, "do_not_call", now=NOON)
 
     assert receiver.received == [] and not Event.objects.exists()
+
+
+def test_erasing_a_contact_forgets_the_events_that_name_them(receiver, committing):
+    campaign, volunteer, lease = claimed(targets=2, now=NOON)
+    question = campaign_services.add_question(campaign, text="Why?", kind="text")
+    contact = lease.target.contact
+    make_endpoint(campaign.team, receiver.url, events=["call.recorded"])
+    with committing():
+        record(campaign, volunteer, lease, "answered", now=NOON, answers={question.key: "M-1"})
+    other = campaign.targets.exclude(contact=contact).get().contact
+    Event.objects.create(team=campaign.team, kind="call.recorded", payload={"x": other.public_id})
+    assert Event.objects.filter(payload__icontains=contact.public_id).exists()
+
+    privacy.erase_contact(contact)
+
+    assert not Event.objects.filter(payload__icontains=contact.public_id).exists()
+    assert not Delivery.objects.filter(event__payload__icontains=contact.public_id).exists()
+    assert Event.objects.filter(payload__icontains=other.public_id).exists(), "others kept"

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from ringround import events
 from ringround.accounts.permissions import is_organiser
 from ringround.audit.models import AuditEvent
 from ringround.audit.services import record_event
@@ -300,6 +301,7 @@ def erase_contact(contact: Contact, *, by=None, request=None, why: str = "reques
     call_count = calling_services.forget_what_was_said(contact)
     copies = import_copies.forget(in_files, by=by)
     contact_services.erase_personal_data(contact, placeholder)
+    events.contact_erased.send(sender=Contact, public_id=contact.public_id)
     original.refresh_from_db(fields=[*ERASED_FIELDS, "updated_at"])
     record_event(
         by,

@@ -18,6 +18,7 @@ def connect() -> None:
     events.contact_suppressed.connect(contact_suppressed, dispatch_uid="webhooks.suppressed")
     events.volunteer_joined.connect(volunteer_joined, dispatch_uid="webhooks.volunteer_joined")
     events.import_finished.connect(import_finished, dispatch_uid="webhooks.import_finished")
+    events.contact_erased.connect(contact_erased, dispatch_uid="webhooks.contact_erased")
 
 
 def announce(kind: str, team_id: int | None, ref: int) -> None:
@@ -48,3 +49,8 @@ def volunteer_joined(sender, membership, **kwargs):
 def import_finished(sender, job, **kwargs):
     if job.team_id is not None:
         announce("import.finished", job.team_id, job.pk)
+
+
+def contact_erased(sender, public_id, **kwargs):
+    """Erasure reaches the events kept for the delivery log (an external id, answers)."""
+    services.forget_contact(public_id)

@@ -286,3 +286,12 @@ def purge_old(*, now=None) -> int:
     cutoff = now - dt.timedelta(days=settings.RINGROUND_WEBHOOKS_KEEP_DAYS)
     deleted, _ = Event.objects.filter(created_at__lt=cutoff).delete()
     return deleted
+
+
+def forget_contact(public_id: str) -> int:
+    """Delete the events that name this contact, with their deliveries and attempts (their
+    bodies hold the contact's external id and what was answered); how many."""
+    if not public_id:
+        return 0
+    deleted, _ = Event.objects.filter(payload__icontains=f'"{public_id}"').delete()
+    return deleted
