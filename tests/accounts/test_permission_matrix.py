@@ -86,6 +86,9 @@ MATRIX = {
     "calling:summary": ("get", THIS_CAMPAIGNS_VOLUNTEER),
     "calling:practise": ("get", THIS_CAMPAIGNS_VOLUNTEER),
     "calling:practise_save": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "calling:room": ("get", THIS_CAMPAIGNS_VOLUNTEER),
+    "calling:help": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "calling:room_controls": ("get", THIS_CAMPAIGNS_ORGANISER),
 }
 
 

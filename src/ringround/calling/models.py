@@ -299,3 +299,52 @@ class Call(models.Model):
     @property
     def duration_seconds(self) -> float:
         return max((self.ended_at - self.started_at).total_seconds(), 0.0)
+
+
+class RoomMessage(models.Model):
+    """A message an organiser sends to everyone calling for a campaign during a phone bank
+    (``calling.room``): shown on their cards until it is withdrawn or replaced."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="room_messages"
+    )
+    text = models.CharField(max_length=500)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign", "-sent_at"], name="room_message_latest")]
+
+    def __str__(self):
+        return self.text
+
+
+class HelpRequest(models.Model):
+    """A volunteer pressed "I need help" on their card; open until an organiser answers."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="help_requests"
+    )
+    volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    raised_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "volunteer"],
+                condition=Q(answered_at__isnull=True),
+                name="one_open_help_request",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.volunteer} needs help"

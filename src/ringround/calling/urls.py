@@ -15,4 +15,7 @@ urlpatterns = [
     path("<str:public_id>/summary/", views.summary, name="summary"),
     path("<str:public_id>/practise/", views.practise, name="practise"),
     path("<str:public_id>/practise/save/", views.practise_save, name="practise_save"),
+    path("<str:public_id>/room/", views.room, name="room"),
+    path("<str:public_id>/help/", views.ask_for_help, name="help"),
+    path("<str:public_id>/room/organisers/", views.room_controls, name="room_controls"),
 ]

@@ -12,10 +12,13 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.http import require_POST
 
+from ringround.accounts.permissions import organiser_required
 from ringround.campaigns.models import Membership
-from ringround.campaigns.permissions import campaign_for_volunteer
+from ringround.campaigns.permissions import campaign_for_organiser, campaign_for_volunteer
 
 from . import practice, rules, services
+from . import room as room_service
+from .models import CallTarget
 
 SESSION_KEY = "calling_started"
 
@@ -86,6 +89,7 @@ def card(request, public_id):
     else:
         context.update(_card_context(campaign, returned))
         context["card"] = services.contact_card(lease, viewer=request.user, request=request)
+        context.update(_room_context(campaign, request.user))
     return _never_cache(render(request, "calling/card.html", context))
 
 
@@ -322,3 +326,87 @@ def summary(request, public_id):
     return _never_cache(
         render(request, "calling/summary.html", {"campaign": campaign, "figures": figures})
     )
+
+
+# --- talking to the room -----------------------------------------------------------------
+
+
+@login_required
+def room(request, public_id):
+    """What the card shows of the room, polled: the organisers' message, and whether this
+    volunteer's hand is up."""
+    campaign, _ = campaign_for_volunteer(request.user, public_id)
+    return render(request, "calling/_room.html", _room_context(campaign, request.user))
+
+
+def _room_context(campaign, volunteer) -> dict:
+    return {
+        "campaign": campaign,
+        "room_message": room_service.current_message(campaign),
+        "help_request": room_service.own_help_request(campaign, volunteer),
+    }
+
+
+@login_required
+@require_POST
+def ask_for_help(request, public_id):
+    campaign, _ = campaign_for_volunteer(request.user, public_id)
+    room_service.ask_for_help(campaign, request.user, request=request)
+    if request.htmx:
+        return render(request, "calling/_room.html", _room_context(campaign, request.user))
+    messages.info(request, "An organiser has been told you would like help.")
+    return redirect("calling:card", campaign.public_id)
+
+
+@organiser_required
+def room_controls(request, public_id):
+    """The organisers' side of the room: a message to everyone calling, the hands up, and
+    who holds whom (to take a contact back). Every change posts here and redirects back."""
+    campaign = campaign_for_organiser(request.user, public_id)
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "broadcast":
+                room_service.broadcast(
+                    campaign, request.POST.get("text", ""), by=request.user, request=request
+                )
+                messages.success(request, "Sent: it shows on every card within seconds.")
+            elif action == "withdraw":
+                room_service.withdraw(campaign, by=request.user, request=request)
+                messages.success(request, "The message is off the cards.")
+            elif action == "answered":
+                room_service.answer_help(
+                    campaign, _int(request.POST.get("help")), by=request.user, request=request
+                )
+            elif action == "take_back":
+                freed = room_service.take_back(
+                    campaign, request.POST.get("volunteer", ""), by=request.user, request=request
+                )
+                messages.success(
+                    request,
+                    "Taken back: the person goes back to the list."
+                    if freed
+                    else "They were not holding anyone.",
+                )
+            else:
+                messages.error(request, "Unknown action.")
+        except room_service.RoomError as exc:
+            messages.error(request, str(exc))
+        return redirect("calling:room_controls", campaign.public_id)
+    holding = (
+        CallTarget.objects.filter(campaign=campaign, state=CallTarget.State.ASSIGNED)
+        .select_related("held_by")
+        .order_by("leased_at")
+    )
+    context = {
+        "campaign": campaign,
+        "tab": "room",
+        "room_message": room_service.current_message(campaign),
+        "waiting": room_service.waiting_for_help(campaign),
+        "holding": holding,
+    }
+    return render(request, "calling/room_controls.html", context)
+
+
+def _int(value) -> int:
+    return int(value) if value and str(value).isdigit() else 0
