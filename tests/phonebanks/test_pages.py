@@ -173,3 +173,21 @@ def test_the_invite_page_lists_upcoming_sessions_but_not_cancelled_or_past_ones(
     page = client.get(reverse("accounts:join", args=[campaign.invite_token])).content.decode()
     assert "Coming up" in page
     assert "Long ago" not in page and "Called off" not in page
+
+
+def test_editing_keeps_the_times_in_the_sessions_own_zone(client, campaign):
+    session = make_session(campaign, time_zone="America/New_York")
+    organiser_client(client, campaign)
+    url = reverse("phonebanks:session", args=[campaign.public_id, session.public_id])
+    page = client.get(url).content.decode()
+    assert 'value="2031-03-04T13:30"' in page  # 18:30 UTC is 13:30 in New York
+    assert 'name="time_zone" value="America/New_York"' in page and "data-fixed" in page
+
+
+def test_only_those_coming_see_the_meeting_link_on_the_brief(client, campaign):
+    session = make_session(campaign, meeting_link="https://meet.example.org/secret-room")
+    client.force_login(make_volunteer(campaign))
+    brief = reverse("calling:brief", args=[campaign.public_id])
+    assert "secret-room" not in client.get(brief).content.decode()
+    client.post(reverse("phonebanks:sign_up", args=[campaign.public_id, session.public_id]))
+    assert "secret-room" in client.get(brief).content.decode()

@@ -45,6 +45,9 @@ class SessionForm(forms.ModelForm):
         if instance is not None:
             self.initial["starts_at"] = _naive(instance.starts_at, self.fallback_zone)
             self.initial["ends_at"] = _naive(instance.ends_at, self.fallback_zone)
+            # The times are shown in the session's zone, so they are read back in it too
+            # (the page's script leaves a fixed zone alone).
+            self.fields["time_zone"].widget.attrs["data-fixed"] = "1"
         self.fields["host"].queryset = (
             get_user_model()
             .objects.filter(team_memberships__team=campaign.team)

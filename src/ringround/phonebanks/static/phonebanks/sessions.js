@@ -5,7 +5,7 @@
   function run() {
     var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     document.querySelectorAll("input[name=time_zone]").forEach(function (el) {
-      if (zone && !el.dataset.filled) {
+      if (zone && !el.dataset.filled && !el.hasAttribute("data-fixed")) {
         el.value = zone;
         el.dataset.filled = "1";
         document.querySelectorAll("[data-zone-name]").forEach(function (n) { n.textContent = zone; });
