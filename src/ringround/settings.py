@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "ringround.privacy",
     "ringround.backups",
     "ringround.webhooks",
+    "ringround.phonebanks",
 ]
 
 MIDDLEWARE = [
@@ -190,6 +191,12 @@ RINGROUND_SIGNUPS_FLAGGED_PER_ADDRESS = int(
 )
 # Days an email confirmation link works.
 RINGROUND_VERIFY_EMAIL_DAYS = float(os.environ.get("RINGROUND_VERIFY_EMAIL_DAYS", "3"))
+# Phone-bank sessions: when the reminder goes (``ringround manage send_session_reminders``
+# from cron), and where links in emails sent without a request point.
+RINGROUND_SESSION_REMINDER_MINUTES = int(
+    os.environ.get("RINGROUND_SESSION_REMINDER_MINUTES", "120")
+)
+RINGROUND_SITE_URL = os.environ.get("RINGROUND_SITE_URL", "")
 # A volunteer's hourly claims: this many to start with, and this many more for each real call
 # (an outcome recorded at least RINGROUND_REAL_CALL_SECONDS after the contact was handed out),
 # never more than the campaign's claims_per_hour.

@@ -27,6 +27,7 @@ from tests.factories import (
     open_campaign,
     organiser_of,
 )
+from tests.phonebanks.factories import phonebank_ids
 from tests.webhooks.factories import webhook_ids
 
 pytestmark = pytest.mark.django_db
@@ -89,6 +90,11 @@ MATRIX = {
     "calling:room": ("get", THIS_CAMPAIGNS_VOLUNTEER),
     "calling:help": ("post", THIS_CAMPAIGNS_VOLUNTEER),
     "calling:room_controls": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "phonebanks:sessions": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "phonebanks:session": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "phonebanks:session_cancel": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "phonebanks:sign_up": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "phonebanks:cancel_sign_up": ("post", THIS_CAMPAIGNS_VOLUNTEER),
 }
 
 
@@ -165,6 +171,7 @@ def world():
         ).pk,
         "verify_token": campaign_services.verification_token(campaign, volunteer),
         **webhook_ids(campaign.team),
+        **phonebank_ids(campaign),
     }
     return {"people": people, "values": values, "contact": contact}
 
