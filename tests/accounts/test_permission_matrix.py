@@ -27,6 +27,7 @@ from tests.factories import (
     open_campaign,
     organiser_of,
 )
+from tests.reports.factories import export_ids
 from tests.webhooks.factories import webhook_ids
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +74,9 @@ MATRIX = {
     "reports:results": ("get", THIS_CAMPAIGNS_ORGANISER),
     "reports:answers": ("get", THIS_CAMPAIGNS_ORGANISER),
     "reports:export_calls": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "reports:exports": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "reports:export_status": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "reports:export_download": ("get", THIS_CAMPAIGNS_ORGANISER),
     "contacts:suppressions": ("get", ORGANISERS),
     "contacts:unsuppress": ("post", ORGANISERS),
     "calling:my_campaigns": ("get", SIGNED_IN),
@@ -162,6 +166,7 @@ def world():
         ).pk,
         "verify_token": campaign_services.verification_token(campaign, volunteer),
         **webhook_ids(campaign.team),
+        **export_ids(campaign),
     }
     return {"people": people, "values": values, "contact": contact}
 
