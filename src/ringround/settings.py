@@ -335,3 +335,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+# Hours an export's file is kept in the data folder before `apply_retention` deletes it.
+RINGROUND_EXPORTS_KEEP_HOURS = int(os.environ.get("RINGROUND_EXPORTS_KEEP_HOURS", "24"))

@@ -28,6 +28,7 @@ from tests.factories import (
     organiser_of,
 )
 from tests.phonebanks.factories import phonebank_ids
+from tests.reports.factories import export_ids
 from tests.webhooks.factories import webhook_ids
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,9 @@ MATRIX = {
     "reports:results": ("get", THIS_CAMPAIGNS_ORGANISER),
     "reports:answers": ("get", THIS_CAMPAIGNS_ORGANISER),
     "reports:export_calls": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "reports:exports": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "reports:export_status": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "reports:export_download": ("get", THIS_CAMPAIGNS_ORGANISER),
     "contacts:suppressions": ("get", ORGANISERS),
     "contacts:unsuppress": ("post", ORGANISERS),
     "calling:my_campaigns": ("get", SIGNED_IN),
@@ -172,6 +176,7 @@ def world():
         "verify_token": campaign_services.verification_token(campaign, volunteer),
         **webhook_ids(campaign.team),
         **phonebank_ids(campaign),
+        **export_ids(campaign),
     }
     return {"people": people, "values": values, "contact": contact}
 

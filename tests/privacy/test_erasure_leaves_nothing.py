@@ -2,7 +2,7 @@
 every other table's, read raw), nor in any file of the data folder, after they have been
 through everything that copies personal data: an import (its preview, a rejected row, its
 uploaded file, its background task, and a failure quoting their row), an upload not yet imported, a call with notes and
-survey answers, an export, a subject access report and the audit trail.
+survey answers, an export and a kept export file, a subject access report and the audit trail.
 
 One place keeps their number on purpose: the suppression list, so that nobody calls them
 again (an erasure on request)."""
@@ -27,6 +27,7 @@ from ringround.imports import services as import_services
 from ringround.imports.models import Import
 from ringround.imports.tasks import import_file
 from ringround.privacy import services
+from ringround.reports.models import Export
 from tests.factories import (
     ALL_DAY,
     UserFactory,
@@ -162,6 +163,13 @@ def test_after_erasure_the_person_is_in_no_table_and_no_file(settings, monkeypat
     admin_client.force_login(admin)
     export = organiser_client.get(reverse("reports:export_calls", args=[campaign.public_id]))
     assert FIRST in b"".join(export.streaming_content).decode()
+    # And an export kept in the data folder, written by the background worker.
+    exports_page = reverse("reports:exports", args=[campaign.public_id])
+    organiser_client.post(exports_page, {"kind": "answers", "format": "csv"})
+    run_the_queue(monkeypatch)
+    kept = Export.objects.get()
+    assert kept.status == "done"
+    assert FIRST in (Path(settings.MEDIA_ROOT) / kept.file_path).read_text(encoding="utf-8-sig")
     report = admin_client.post(reverse("privacy:subject_access", args=[person.public_id]))
     assert EMAIL in report.content.decode()
     held = {copy["where"] for copy in report.json()["contacts"][0]["in_imports"]}
@@ -172,6 +180,8 @@ def test_after_erasure_the_person_is_in_no_table_and_no_file(settings, monkeypat
 
     assert found_in_tables() == []
     assert found_in_files(settings.DATA_DIR) == []
+    assert Export.objects.get().status == "deleted"  # the kept export went with them
     assert Suppression.objects.get(phone=E164).reason == Suppression.Reason.ERASURE
     assert Call.objects.filter(target__contact=person).count() == 1  # the count stays
-    assert DBTaskResult.objects.successful().count() == 1  # the import's own run stays
+    # The import's own run and the export's stay: they name nobody.
+    assert DBTaskResult.objects.successful().count() == 2

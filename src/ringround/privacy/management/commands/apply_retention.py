@@ -1,5 +1,6 @@
 """Erase the personal data of contacts whose campaigns all finished long enough ago, and purge
-what imports keep (previews, rejected rows, abandoned uploads) once it is no longer useful.
+what imports keep (previews, rejected rows, abandoned uploads) once it is no longer useful,
+and export files older than RINGROUND_EXPORTS_KEEP_HOURS.
 
 Run it daily (cron, a systemd timer): ``ringround manage apply_retention``."""
 
@@ -8,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from ringround.accounts import limits
 from ringround.imports import copies
 from ringround.privacy import services
+from ringround.reports import exports
 
 
 class Command(BaseCommand):
@@ -30,6 +32,8 @@ class Command(BaseCommand):
                 f"Imports: {purged['previews']} previews and {purged['rejected_rows']} rejected "
                 f"rows purged, {purged['abandoned_uploads']} abandoned uploads deleted."
             )
+            expired = exports.purge_exports()
+            self.stdout.write(f"Exports: {expired} past their keep time deleted.")
         days = options["days"] if options["days"] is not None else services.retention_days()
         if days < 0:
             raise CommandError("--days must be 0 (off) or more.")
