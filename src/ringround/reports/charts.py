@@ -31,7 +31,9 @@ def hour_chart(hours: list[dict]) -> dict:
                 "talk_height": round(talk_height, 1),
                 # An hour label every six bars, under the bar's middle.
                 "label": f"{row['hour']:%H}:00" if i % 6 == 0 else "",
-                "label_x": round(x + slot / 2, 1),
+                # The first label starts at the edge rather than being cut in half by it.
+                "label_x": round(x + slot / 2, 1) if i else round(x, 1),
+                "label_anchor": "middle" if i else "start",
             }
         )
     return {
