@@ -206,16 +206,17 @@ def live_figures(campaign) -> dict:
     key = f"ringround:live:{campaign.pk}"
     figures = cache.get(key)
     if figures is None:
-        figures = compute_live(campaign, timezone.now())
+        # The results' figures as cached for the results page and the API: counted once.
+        figures = compute_live(campaign, timezone.now(), campaign_figures(campaign))
         cache.set(key, figures, FIGURES_SECONDS)
     return figures
 
 
-def compute_live(campaign, now: dt.datetime) -> dict:
+def compute_live(campaign, now: dt.datetime, figures: dict | None = None) -> dict:
     """Who is calling now, what the last quarter of an hour brought, the contact rate this hour
     against the last, and when the list runs out at this pace. Each part reads tallies or a
     short window of rows (live leases, the last 15 minutes' calls), never the whole campaign."""
-    figures = _compute_figures(campaign, now)
+    figures = figures or _compute_figures(campaign, now)
     holding = list(
         CallTarget.objects.filter(campaign=campaign, state="assigned", lease_expires_at__gt=now)
         .values("held_by_id", "held_by__name", "leased_at")
