@@ -73,6 +73,7 @@ MATRIX = {
     "campaigns:status": ("post", THIS_CAMPAIGNS_ORGANISER),
     "campaigns:add_targets": ("post", THIS_CAMPAIGNS_ORGANISER),
     "reports:results": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "reports:live": ("get", THIS_CAMPAIGNS_ORGANISER),
     "reports:answers": ("get", THIS_CAMPAIGNS_ORGANISER),
     "reports:export_calls": ("get", THIS_CAMPAIGNS_ORGANISER),
     "reports:exports": ("get", THIS_CAMPAIGNS_ORGANISER),

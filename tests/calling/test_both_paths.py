@@ -1,7 +1,7 @@
 """Each calling rule is stated once: the ORM path (SQLite's, step by step) and PostgreSQL's
 one-statement path (statements.py) are compiled from the same definitions, and this test holds
 them to it. The same evening of calls runs through each path in a world of its own; the rows
-each leaves behind (targets, calls, claim counters, audit trail, suppression list) and what
+each leaves behind (targets, calls, claim counters, audit trail, suppression list, tallies) and what
 each volunteer was told must be the same. A rule changed in one path and not the other fails.
 """
 
@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from ringround.audit.models import AuditEvent
-from ringround.calling import rules, statements
+from ringround.calling import rules, statements, tallies
 from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
@@ -188,7 +188,16 @@ class World:
             )
         )
         campaign = Campaign.objects.get(pk=self.campaign.pk)
+        counted = tallies.read(self.campaign)
+        assert counted == tallies.recount(self.campaign), "the tallies are a recount"
+        codes = dict(self.campaign.outcomes.values_list("pk", "code"))
+        issue = {self.question.key: "issue"}
         return {
+            "tallies": (
+                {(h, codes[o]): n for (h, o), n in counted["hours"].items()},
+                {self.volunteer_key(v): row for v, row in counted["volunteers"].items()},
+                {(issue[q], a): n for (q, a), n in counted["answers"].items()},
+            ),
             "campaign": (
                 campaign.handed_out_window_start,
                 campaign.handed_out_in_window,
@@ -309,6 +318,9 @@ def test_one_statement_path_leaves_the_same_rows_as_the_orm_path(monkeypatch):
     assert rows_orm["memberships"]["v3"][3] is not None, "flagged to the organisers"
     assert [call[0] for call in rows_orm["calls"] if call[-1]] == ["p1"], "one late outcome"
     assert rows_orm["suppressed"] == ["p0", "p6"]
+    hours, _, answers = rows_orm["tallies"]
+    assert sum(hours.values()) == len(rows_orm["calls"]), "the late outcome counted too"
+    assert answers == {("issue", ""): 1, ("issue", "Housing"): 1}
     views = [event for event in rows_orm["events"] if event[0] == "contact.view"]
     assert len(views) == 3
 

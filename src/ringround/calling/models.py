@@ -301,6 +301,74 @@ class Call(models.Model):
         return max((self.ended_at - self.started_at).total_seconds(), 0.0)
 
 
+class CallTally(models.Model):
+    """A campaign's calls in one hour with one outcome, counted as each call is stored
+    (``tallies.py``), so figures over a million calls read a few thousand rows, not the calls.
+    Counts only: no person is named, and an erasure leaves them as they are."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    hour = models.DateTimeField(help_text="The hour (UTC) the call ended in.")
+    outcome = models.ForeignKey(
+        "campaigns.OutcomeCode", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "hour", "outcome"], name="call_tally_once")
+        ]
+
+    def __str__(self):
+        return f"{self.calls} calls at {self.hour:%Y-%m-%d %H}:00"
+
+
+class VolunteerTally(models.Model):
+    """A volunteer's calls and conversations in a campaign, counted as each call is stored."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    volunteer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    calls = models.PositiveIntegerField(default=0)
+    conversations = models.PositiveIntegerField(default=0)
+    last_call_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "volunteer"], name="volunteer_tally_once")
+        ]
+
+    def __str__(self):
+        return f"{self.calls} calls by volunteer {self.volunteer_id}"
+
+
+class AnswerTally(models.Model):
+    """How often each choice of a campaign's question was given, counted as calls are stored;
+    ``answer`` empty: how many calls answered the question at all. Free-text answers are
+    counted, never copied here (they are what people said)."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    question = models.CharField(max_length=100, help_text="The question's key.")
+    answer = models.TextField(blank=True)
+    calls = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "question", "answer"], name="answer_tally_once"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.question} {self.answer!r}: {self.calls}"
+
+
 class RoomMessage(models.Model):
     """A message an organiser sends to everyone calling for a campaign during a phone bank
     (``calling.room``): shown on their cards until it is withdrawn or replaced."""

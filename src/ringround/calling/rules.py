@@ -41,7 +41,7 @@ from ringround.campaigns.services import (
 )
 from ringround.contacts.models import Suppression
 
-from . import statements, targets
+from . import statements, tallies, targets
 from .models import Call, CallTarget
 
 LEASE_SALT = "ringround.calling.lease"
@@ -495,6 +495,7 @@ def record_outcome(
     call = _call(campaign, volunteer, claim, outcome, clean, notes, key, now)
     terms = _outcome_terms(campaign, outcome, now, callback_at)
     terms["real_call"] = is_real_call(call)
+    terms["tally"] = tallies.call_terms(call, outcome, questions)
     # A suppressing outcome also adds to the suppression list: the step-by-step path.
     store = _store_in_one_statement if one_statement() and not outcome.suppresses else _store_call
     try:
@@ -539,6 +540,7 @@ def _store_call(call, volunteer, outcome, terms) -> Call | None:
     A second call for the same key or claim fails on a unique constraint."""
     terms = dict(terms)
     real_call = terms.pop("real_call")
+    tally = terms.pop("tally")
     with transaction.atomic():
         target = (
             CallTarget.objects.select_for_update()
@@ -550,6 +552,7 @@ def _store_call(call, volunteer, outcome, terms) -> Call | None:
             return None
         call.lease_lost = not target.ours
         call.save(force_insert=True)
+        tallies.count_call(tally)
         if target.ours:
             CallTarget.objects.filter(pk=target.pk).update(
                 **CallTarget.after_outcome(outcome=outcome, **terms)

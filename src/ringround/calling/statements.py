@@ -23,6 +23,7 @@ from ringround.audit.services import record_events_sql
 from ringround.campaigns.services import count_claim_sql, count_handed_out_sql, credit_call_sql
 from ringround.contacts.models import Contact
 
+from . import tallies
 from .models import Call, CallTarget
 
 P = rawsql.Param
@@ -111,7 +112,8 @@ def claim(params: dict) -> tuple:
 def store_call_sql() -> str:
     """Lock the target, store the call unless its key or its claim is stored already, and
     apply the outcome to the target unless the lease had passed to someone else; a real call
-    (``real_call``) stored with the lease still the volunteer's earns them claims. Returns
+    (``real_call``) stored with the lease still the volunteer's earns them claims; a stored
+    call is added to the tallies (``tallies.upsert_sql``). Returns
     the stored call's id and ``lease_lost``; no row if it was stored before."""
     table = f'"{CallTarget._meta.db_table}"'
     target = (
@@ -134,6 +136,9 @@ def store_call_sql() -> str:
         Call, "target", {"target_id": "target.id", "lease_lost": "NOT target.ours"}
     )
     credited = credit_call_sql(campaign="campaign_id", volunteer="volunteer_id")
+    calls, volunteer, answers = tallies.upsert_sql(
+        "EXISTS (SELECT 1 FROM stored)", one_statement=True
+    )
     return f"""
 WITH target AS (
     {rawsql.select(target)} {connection.ops.for_update_sql()}
@@ -147,12 +152,25 @@ WITH target AS (
      WHERE {table}."id" = %(target_id)s AND NOT stored.lease_lost
 ), credited AS (
     {credited} AND %(real_call)s AND EXISTS (SELECT 1 FROM stored WHERE NOT lease_lost)
+), tallied AS (
+    {calls}
+), tallied_volunteer AS (
+    {volunteer}
+), tallied_answers AS (
+    {answers}
 )
 SELECT id, lease_lost FROM stored"""
 
 
 def store_call(
-    call: Call, *, suppresses: bool, retries: bool, limit: int, retry_at, real_call: bool
+    call: Call,
+    *,
+    suppresses: bool,
+    retries: bool,
+    limit: int,
+    retry_at,
+    real_call: bool,
+    tally: dict,
 ) -> tuple:
     """Run ``store_call_sql`` for this call (not saved yet): ``(id, lease_lost)``, or
     ``None`` if it was stored before."""
@@ -164,6 +182,7 @@ def store_call(
         retry_at=retry_at,
         real_call=real_call,
     )
+    params.update(tally)
     with _own_savepoint(), rawsql.cursor() as cursor:
         cursor.execute(store_call_sql(), params)
         return cursor.fetchone()

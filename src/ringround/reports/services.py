@@ -1,22 +1,27 @@
 """Live figures and exports for organisers.
 
-Figures come from grouped queries cached for a few seconds, so a results page left open by
-many organisers does not count a national campaign's rows on every refresh."""
+Figures come from the tallies kept as calls are stored and from grouped queries, cached for a
+few seconds, so a results page or live room left open by many organisers does not count a
+national campaign's rows on every refresh."""
 
 import csv
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import defaultdict
 
 import phonenumbers
 from django.core.cache import cache
-from django.db.models import Count, Q, TextField, Value
+from django.db.models import Count, F, Q, Sum, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from ringround.calling.models import Call, CallTarget
+from ringround.calling import tallies
+from ringround.calling.models import AnswerTally, Call, CallTally, CallTarget, VolunteerTally
+from ringround.campaigns.models import Membership
 from ringround.contacts.models import EXPORTED_FIELDS, Contact
 from ringround.csvsafe import Echo, neutralise
+
+from . import charts
 
 FIGURES_SECONDS = 5
 
@@ -34,66 +39,66 @@ def _percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
 
 
-def _compute_figures(campaign) -> dict:
+def _compute_figures(campaign, now: dt.datetime | None = None) -> dict:
     """What an organiser reads on the results page; the page says what each figure means
     (``reports/_figures.html``). Remaining, done and waiting are contacts, not calls: a
-    contact tried three times is one contact, done once its last try is recorded."""
+    contact tried three times is one contact, done once its last try is recorded.
+
+    Calls, outcomes, volunteers and answers are read from the tallies kept as each call is
+    stored (``calling/tallies.py``), never counted from the calls themselves."""
+    now = now or timezone.now()
     targets = CallTarget.objects.filter(campaign=campaign)
     by_state = dict(targets.values_list("state").annotate(n=Count("id")))
     total = sum(by_state.values())
     done = sum(by_state.get(s, 0) for s in ("done", "exhausted", "suppressed"))
     # A lease that ran out is a contact back on the list, not one with a volunteer.
     held = (
-        targets.filter(state="assigned", lease_expires_at__gt=timezone.now()).count()
+        targets.filter(state="assigned", lease_expires_at__gt=now).count()
         if by_state.get("assigned")
         else 0
     )
-    calls = Call.objects.filter(campaign=campaign)
     by_outcome = list(
-        calls.values("outcome__label").annotate(n=Count("id")).order_by("-n", "outcome__label")
+        CallTally.objects.filter(campaign=campaign)
+        .values("outcome__label")
+        .annotate(n=Sum("calls"))
+        .filter(n__gt=0)
+        .order_by("-n", "outcome__label")
     )
     call_count = sum(row["n"] for row in by_outcome)
     for row in by_outcome:
         row["percent"] = _percent(row["n"], call_count)
     per_volunteer = list(
-        calls.values("volunteer__name")
-        .annotate(n=Count("id"), conversations=Count("id", filter=Q(outcome__is_conversation=True)))
-        .order_by("-n")[:100]
+        VolunteerTally.objects.filter(campaign=campaign, calls__gt=0)
+        .annotate(n=F("calls"))
+        .values("volunteer__name", "n", "conversations")
+        .order_by("-n", "volunteer__name")[:100]
     )
     questions = list(campaign.questions.all())
-    tallies = defaultdict(Counter)
-    answered = Counter()
-    for answers in (
-        calls.exclude(answers={}).values_list("answers", flat=True).iterator(chunk_size=2000)
+    tallied = defaultdict(dict)
+    for key, answer, n in AnswerTally.objects.filter(campaign=campaign).values_list(
+        "question", "answer", "calls"
     ):
-        for question in questions:
-            value = answers.get(question.key)
-            if value in (None, "", []):
-                continue
-            answered[question.key] += 1
-            if question.kind == "text":
-                continue
-            for v in value if isinstance(value, list) else [value]:
-                tallies[question.key][v] += 1
+        tallied[key][answer] = n
     answer_rows = []
     for q in questions:
         if q.kind == "text":
             continue
-        counts = [(opt, tallies[q.key].get(opt, 0)) for opt in q.options()]
+        people = tallied[q.key].get("", 0)
+        counts = [(opt, tallied[q.key].get(opt, 0)) for opt in q.options()]
         answer_rows.append(
             {
                 "question": q,
                 "counts": counts,
-                "total": sum(tallies[q.key].values()),
-                "people": answered[q.key],
+                "total": sum(n for _, n in counts),
+                "people": people,
                 # Of the people who answered: a multiple-choice question's add up to more.
-                "bars": [(opt, n, _percent(n, answered[q.key])) for opt, n in counts],
+                "bars": [(opt, n, _percent(n, people)) for opt, n in counts],
             }
         )
     text_rows = [
         {
             "question": q,
-            "total": answered[q.key],
+            "total": tallied[q.key].get("", 0),
             "latest": [
                 {"answer": c.answer, "ended_at": c.ended_at, "volunteer": _name(c.volunteer)}
                 for c in text_answers(campaign, q)[:LATEST_TEXT_ANSWERS]
@@ -102,7 +107,7 @@ def _compute_figures(campaign) -> dict:
         for q in questions
         if q.kind == "text"
     ]
-    return {
+    figures = {
         "total": total,
         "remaining": total - done,
         "done": done,
@@ -116,6 +121,9 @@ def _compute_figures(campaign) -> dict:
         "answers": answer_rows,
         "text_answers": text_rows,
     }
+    figures["progress"] = charts.progress_chart(figures)
+    figures["hour_chart"] = hour_chart(campaign, now)
+    return figures
 
 
 LATEST_TEXT_ANSWERS = 3
@@ -140,6 +148,143 @@ def text_answers(campaign, question, search: str = ""):
     if search:
         calls = calls.filter(answer__icontains=search)
     return calls.select_related("volunteer").order_by("-ended_at", "-id")
+
+
+# -- charts and the live room --------------------------------------------------------------
+
+RECENT = dt.timedelta(minutes=15)
+CHART_HOURS = 24
+AREA_SECONDS = 60
+AREAS_SHOWN = 12
+DONE_STATES = ("done", "exhausted", "suppressed")
+
+
+def calls_by_hour(campaign, since: dt.datetime) -> dict[dt.datetime, tuple[int, int]]:
+    """Calls and conversations in each hour from ``since`` (an hour, UTC), from the tallies."""
+    rows = (
+        CallTally.objects.filter(campaign=campaign, hour__gte=since)
+        .values("hour")
+        .annotate(
+            n=Sum("calls"),
+            talks=Coalesce(Sum("calls", filter=Q(outcome__is_conversation=True)), 0),
+        )
+    )
+    return {row["hour"].astimezone(dt.UTC): (row["n"], row["talks"]) for row in rows}
+
+
+def hour_chart(campaign, now: dt.datetime | None = None) -> dict:
+    """The last day's calls and conversations per hour, as a chart (cached with the figures)."""
+    now_hour = tallies.hour_of(now or timezone.now())
+    since = now_hour - dt.timedelta(hours=CHART_HOURS - 1)
+    return charts.hour_chart(
+        charts.last_hours(calls_by_hour(campaign, since), now_hour, CHART_HOURS)
+    )
+
+
+def progress_by_area(campaign) -> list[dict]:
+    """How far through the list each area is (the largest areas), cached for a minute: it
+    groups the campaign's targets by their contact's area, which no tally keeps."""
+    key = f"ringround:areas:{campaign.pk}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = list(
+            CallTarget.objects.filter(campaign=campaign)
+            .values("contact__area")
+            .annotate(total=Count("id"), done=Count("id", filter=Q(state__in=DONE_STATES)))
+            .order_by("-total", "contact__area")[:AREAS_SHOWN]
+        )
+        for row in rows:
+            row["area"] = row.pop("contact__area") or "(no area)"
+            row["percent"] = _percent(row["done"], row["total"])
+        cache.set(key, rows, AREA_SECONDS)
+    return rows
+
+
+def live_figures(campaign) -> dict:
+    """The live room's figures, cached per campaign for a few seconds like the results', so
+    the cost does not grow with the number of organisers watching."""
+    key = f"ringround:live:{campaign.pk}"
+    figures = cache.get(key)
+    if figures is None:
+        # The results' figures as cached for the results page and the API: counted once.
+        figures = compute_live(campaign, timezone.now(), campaign_figures(campaign))
+        cache.set(key, figures, FIGURES_SECONDS)
+    return figures
+
+
+def compute_live(campaign, now: dt.datetime, figures: dict | None = None) -> dict:
+    """Who is calling now, what the last quarter of an hour brought, the contact rate this hour
+    against the last, and when the list runs out at this pace. Each part reads tallies or a
+    short window of rows (live leases, the last 15 minutes' calls), never the whole campaign."""
+    figures = figures or _compute_figures(campaign, now)
+    holding = list(
+        CallTarget.objects.filter(campaign=campaign, state="assigned", lease_expires_at__gt=now)
+        .values("held_by_id", "held_by__name", "leased_at")
+        .order_by("leased_at")
+    )
+    for row in holding:
+        row["minutes"] = (
+            int((now - row["leased_at"]).total_seconds() // 60) if row["leased_at"] else 0
+        )
+    recent = list(
+        Call.objects.filter(campaign=campaign, ended_at__gt=now - RECENT, ended_at__lte=now)
+        .values("volunteer_id", "volunteer__name")
+        .annotate(
+            calls=Count("id"), conversations=Count("id", filter=Q(outcome__is_conversation=True))
+        )
+        .order_by("-calls", "volunteer__name")
+    )
+    holders = {row["held_by_id"] for row in holding}
+    active = dict(
+        VolunteerTally.objects.filter(campaign=campaign, last_call_at__gt=now - RECENT)
+        .exclude(volunteer_id__in=holders)
+        .values_list("volunteer_id", "volunteer__name")
+    )
+    active.update(
+        Membership.objects.filter(campaign=campaign, claims_window_start__gt=now - RECENT)
+        .exclude(user_id__in=holders)
+        .values_list("user_id", "user__name")
+    )
+    idle = sorted(active.values())
+    now_hour = tallies.hour_of(now)
+    last_day = calls_by_hour(campaign, now_hour - dt.timedelta(hours=CHART_HOURS - 1))
+    this_hour = last_day.get(now_hour, (0, 0))
+    last_hour = last_day.get(now_hour - dt.timedelta(hours=1), (0, 0))
+    # Calls in the last 60 minutes, from the tallies: this hour's so far and the part of the
+    # last hour still within 60 minutes.
+    into_hour = (now - now_hour).total_seconds() / 3600
+    pace = this_hour[0] + last_hour[0] * (1 - into_hour)
+    runs_out = None
+    if pace and figures["calls"] and figures["done"] and figures["remaining"]:
+        contacts_per_hour = pace * figures["done"] / figures["calls"]
+        hours_left = figures["remaining"] / contacts_per_hour
+        if hours_left < 24 * 365:
+            runs_out = {
+                "hours": hours_left,
+                "at": now + dt.timedelta(hours=hours_left),
+                "contacts_per_hour": round(contacts_per_hour),
+            }
+    return {
+        **figures,
+        "now": now,
+        "holding": holding,
+        "recent": recent,
+        "recent_calls": sum(row["calls"] for row in recent),
+        "recent_conversations": sum(row["conversations"] for row in recent),
+        "idle": idle,
+        "this_hour": {
+            "calls": this_hour[0],
+            "conversations": this_hour[1],
+            "rate": _percent(this_hour[1], this_hour[0]),
+        },
+        "last_hour": {
+            "calls": last_hour[0],
+            "conversations": last_hour[1],
+            "rate": _percent(last_hour[1], last_hour[0]),
+        },
+        "pace": round(pace),
+        "runs_out": runs_out,
+    }
 
 
 # -- the export ---------------------------------------------------------------------------------

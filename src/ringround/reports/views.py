@@ -20,6 +20,7 @@ def results(request, public_id):
         "campaign": campaign,
         "tab": "results",
         "figures": services.campaign_figures(campaign),
+        "areas": services.progress_by_area(campaign),
     }
     template = "reports/_figures.html" if request.htmx else "reports/results.html"
     return render(request, template, context)
@@ -78,3 +79,12 @@ def export_calls(request, public_id):
         f'attachment; filename="calls-{campaign.public_id}-{stamp}.csv"'
     )
     return response
+
+
+@organiser_required
+def live(request, public_id):
+    """The live room: figures that refresh themselves (HTMX polls the partial)."""
+    campaign = campaign_for_organiser(request.user, public_id)
+    context = {"campaign": campaign, "tab": "live", "live": services.live_figures(campaign)}
+    template = "reports/_live.html" if request.htmx else "reports/live.html"
+    return render(request, template, context)

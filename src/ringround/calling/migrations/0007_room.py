@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calling', '0004_vacuum_claim_index'),
+        ('calling', '0006_count_past_calls'),
         ('campaigns', '0008_invite_time_zone'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
