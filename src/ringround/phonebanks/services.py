@@ -14,6 +14,8 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from ringround.audit.services import record_event
+
 from .ics import session_calendar
 from .models import PhoneBankSession, SignUp
 
@@ -48,18 +50,21 @@ def site_url() -> str:
 
 
 def schedule_session(campaign, by, **fields) -> PhoneBankSession:
-    return PhoneBankSession.objects.create(campaign=campaign, created_by=by, **fields)
+    session = PhoneBankSession.objects.create(campaign=campaign, created_by=by, **fields)
+    record_event(by, "session.scheduled", session, campaign=campaign)
+    return session
 
 
-def update_session(session: PhoneBankSession, **fields) -> PhoneBankSession:
+def update_session(session: PhoneBankSession, *, by=None, **fields) -> PhoneBankSession:
     for name in EDITABLE:
         if name in fields:
             setattr(session, name, fields[name])
     session.save()
+    record_event(by, "session.changed", session, campaign=session.campaign)
     return session
 
 
-def cancel_session(session: PhoneBankSession, *, now=None) -> int:
+def cancel_session(session: PhoneBankSession, *, now=None, by=None) -> int:
     """Cancel the session and email everyone signed up (after the commit, so nobody hears of a
     cancellation that did not happen). The number emailed."""
     now = now or timezone.now()
@@ -70,6 +75,7 @@ def cancel_session(session: PhoneBankSession, *, now=None) -> int:
         session.cancelled_at = now
         if not changed:
             return 0
+        record_event(by, "session.cancelled", session, campaign=session.campaign)
         people = [s.user for s in _active(session).select_related("user")]
         transaction.on_commit(
             lambda: [_send(session, "cancelled", user, now=now) for user in people]

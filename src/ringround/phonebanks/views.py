@@ -55,7 +55,7 @@ def session_detail(request, public_id, phonebank_id):
     session = _session_of(campaign, phonebank_id)
     form = SessionForm(request.POST or None, campaign=campaign, instance=session)
     if request.method == "POST" and not session.is_cancelled and form.is_valid():
-        services.update_session(session, **form.session_fields())
+        services.update_session(session, by=request.user, **form.session_fields())
         messages.success(request, "Session saved.")
         return redirect("phonebanks:session", campaign.public_id, session.public_id)
     return render(
@@ -76,7 +76,7 @@ def session_detail(request, public_id, phonebank_id):
 def session_cancel(request, public_id, phonebank_id):
     campaign = campaign_for_organiser(request.user, public_id)
     session = _session_of(campaign, phonebank_id)
-    emailed = services.cancel_session(session)
+    emailed = services.cancel_session(session, by=request.user)
     messages.success(
         request, f"Session cancelled; {emailed} volunteer{'s' if emailed != 1 else ''} emailed."
     )

@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from ringround.accounts.permissions import organiser_required
 from ringround.audit.services import record_event
+from ringround.calling import room
 from ringround.campaigns.models import Question
 from ringround.campaigns.permissions import campaign_for_organiser
 
@@ -85,6 +86,11 @@ def export_calls(request, public_id):
 def live(request, public_id):
     """The live room: figures that refresh themselves (HTMX polls the partial)."""
     campaign = campaign_for_organiser(request.user, public_id)
-    context = {"campaign": campaign, "tab": "live", "live": services.live_figures(campaign)}
+    context = {
+        "campaign": campaign,
+        "tab": "live",
+        "live": services.live_figures(campaign),
+        "asking_for_help": list(room.waiting_for_help(campaign)),
+    }
     template = "reports/_live.html" if request.htmx else "reports/live.html"
     return render(request, template, context)
