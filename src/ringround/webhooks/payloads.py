@@ -52,13 +52,26 @@ def contact_suppressed(suppression_id: int) -> list[tuple[int, dict]]:
     by_team = {suppression.team_id: []} if suppression.team_id else {}
     for contact in contacts.only("public_id", "external_id", "team_id"):
         by_team.setdefault(contact.team_id, []).append(_contact(contact))
+    campaign = suppression.campaign
     common = {
         "reason": suppression.reason,
         "every_team": suppression.team_id is None,
-        "campaign": suppression.campaign.public_id if suppression.campaign else None,
         "created_at": _when(suppression.created_at),
     }
-    return [(team_id, {**common, "contacts": found}) for team_id, found in by_team.items()]
+    return [
+        (
+            team_id,
+            {
+                **common,
+                # A campaign is named only to its own team: another team learns nothing of it.
+                "campaign": campaign.public_id
+                if campaign and campaign.team_id == team_id
+                else None,
+                "contacts": found,
+            },
+        )
+        for team_id, found in by_team.items()
+    ]
 
 
 def volunteer_joined(membership_id: int) -> list[tuple[int, dict]]:
