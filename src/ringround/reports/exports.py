@@ -33,7 +33,14 @@ from ringround.contacts.models import EXPORTED_FIELDS, Contact
 from ringround.csvsafe import neutralise
 
 from .models import Export
-from .services import EXPORT_HEADINGS, _utc, export_header, phone_cells
+from .services import (
+    EXPORT_HEADINGS,
+    _utc,
+    answer_cell,
+    call_row,
+    contact_cells,
+    export_header,
+)
 
 PROGRESS_EVERY = 500  # rows between progress updates (one UPDATE each)
 STALLED_AFTER = dt.timedelta(minutes=10)  # running, and not a row written for this long
@@ -70,13 +77,6 @@ def register_export(key: str, title: str, description: str, table: Callable[...,
 # -- the tables ---------------------------------------------------------------------------------
 
 
-def _contact_cells(contact: Contact) -> list:
-    cells = [contact.public_id]
-    for name in EXPORTED_FIELDS:
-        cells += phone_cells(contact.phone) if name == "phone" else [getattr(contact, name)]
-    return cells
-
-
 def _contact_headings() -> list[str]:
     """The calls export's headings for the contact's columns (from "Contact id" up to the
     outcome), so the two exports name the same thing the same way."""
@@ -86,35 +86,17 @@ def _contact_headings() -> list[str]:
     return full[start : start + len(columns) + 1]  # the phone is two columns
 
 
-def _answer_cell(value) -> str:
-    return "; ".join(value) if isinstance(value, list) else ("" if value is None else value)
-
-
 def calls_table(campaign) -> Table:
-    """One row per call, as the plain CSV download has them (reports.services.export_rows)."""
+    """One row per call, as the plain CSV download has them (``services.call_row``)."""
     questions = list(campaign.questions.all())
     calls = Call.objects.filter(campaign=campaign)
-
-    def rows():
-        for call in (
-            calls.select_related("volunteer", "outcome", "target__contact")
-            .order_by("ended_at", "id")
-            .iterator(chunk_size=2000)
-        ):
-            row = [
-                call.public_id,
-                _utc(call.ended_at),
-                _utc(call.started_at),
-                call.volunteer.name if call.volunteer else "",
-                *_contact_cells(call.target.contact),
-                call.outcome.label,
-                call.outcome.code,
-                "yes" if call.lease_lost else "",
-                call.notes,
-            ]
-            yield row + [_answer_cell(call.answers.get(q.key, "")) for q in questions]
-
-    return Table(export_header(questions), calls.count(), rows())
+    rows = (
+        call_row(call, questions)
+        for call in calls.select_related("volunteer", "outcome", "target__contact")
+        .order_by("ended_at", "id")
+        .iterator(chunk_size=2000)
+    )
+    return Table(export_header(questions), calls.count(), rows)
 
 
 def latest_answers_table(campaign) -> Table:
@@ -149,9 +131,9 @@ def latest_answers_table(campaign) -> Table:
 
 def _answers_row(contact, when, latest, questions) -> list:
     return [
-        *_contact_cells(contact),
+        *contact_cells(contact),
         _utc(when),
-        *[_answer_cell(latest.get(q.key, "")) for q in questions],
+        *[answer_cell(latest.get(q.key, "")) for q in questions],
     ]
 
 

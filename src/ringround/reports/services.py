@@ -368,21 +368,37 @@ def export_rows(campaign):
         .order_by("ended_at", "id")
     )
     for call in calls.iterator(chunk_size=2000):
-        contact = call.target.contact
-        row = [
-            call.public_id,
-            _utc(call.ended_at),
-            _utc(call.started_at),
-            call.volunteer.name if call.volunteer else "",
-            contact.public_id,
-        ]
-        for name in EXPORTED_FIELDS:
-            row += phone_cells(contact.phone) if name == "phone" else [getattr(contact, name)]
-        row += [call.outcome.label, call.outcome.code, "yes" if call.lease_lost else "", call.notes]
-        for q in questions:
-            value = call.answers.get(q.key, "")
-            row.append("; ".join(value) if isinstance(value, list) else value)
-        yield writer.writerow([neutralise(v) for v in row])
+        yield writer.writerow([neutralise(v) for v in call_row(call, questions)])
+
+
+def call_row(call, questions) -> list:
+    """A call as the calls export has it (this download and ``exports.calls_table``), in
+    ``export_header``'s order; ``call`` with its volunteer, outcome and contact read."""
+    return [
+        call.public_id,
+        _utc(call.ended_at),
+        _utc(call.started_at),
+        call.volunteer.name if call.volunteer else "",
+        *contact_cells(call.target.contact),
+        call.outcome.label,
+        call.outcome.code,
+        "yes" if call.lease_lost else "",
+        call.notes,
+        *[answer_cell(call.answers.get(q.key, "")) for q in questions],
+    ]
+
+
+def contact_cells(contact) -> list:
+    """The contact's columns of an export: its id, then ``EXPORTED_FIELDS`` (the phone as
+    two cells: ``phone_cells``)."""
+    cells = [contact.public_id]
+    for name in EXPORTED_FIELDS:
+        cells += phone_cells(contact.phone) if name == "phone" else [getattr(contact, name)]
+    return cells
+
+
+def answer_cell(value) -> str:
+    return "; ".join(value) if isinstance(value, list) else ("" if value is None else value)
 
 
 def _utc(moment) -> str:
