@@ -114,17 +114,19 @@ def _card_context(campaign, returned):
 RETURNED_KEY = "calling_returned_form"
 
 
-def _return_form(request, campaign, lease_token, errors):
-    """Keep what was entered and what was wrong, for the card to show after the redirect."""
-    request.session[RETURNED_KEY] = {
+def _return_form(request, campaign, lease_token, errors, *, key=RETURNED_KEY, **also):
+    """Keep what was entered and what was wrong, for the card to show after the redirect
+    (``key``: the practice card keeps its own, with ``also``: which made-up person)."""
+    request.session[key] = {
+        **also,
         "campaign": campaign.public_id,
         "lease_token": lease_token,
         "idempotency_key": request.POST.get("idempotency_key", "")[:64],
         "errors": errors,
         "values": {
-            key: request.POST.getlist(key)
-            for key in request.POST
-            if key in ("outcome", "notes", "callback_at") or _is_answer(key)
+            name: request.POST.getlist(name)
+            for name in request.POST
+            if name in ("outcome", "notes", "callback_at") or _is_answer(name)
         },
     }
 
@@ -268,8 +270,7 @@ def practise_save(request, public_id):
             campaign, request.POST.get("outcome", ""), answers, callback_at
         )
     except rules.InvalidOutcome as exc:
-        _return_form(request, campaign, "", exc.errors)
-        request.session[PRACTICE_KEY] = {**request.session.pop(RETURNED_KEY), "person": number}
+        _return_form(request, campaign, "", exc.errors, key=PRACTICE_KEY, person=number)
         messages.error(request, _not_saved(campaign, exc))
         anchor = f"#{_field_id(next(iter(exc.errors)))}" if exc.errors else ""
         return redirect(f"{card_url}?person={number}{anchor}")
