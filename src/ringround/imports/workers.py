@@ -91,10 +91,13 @@ class Heartbeat:
     def stop(self) -> None:
         self._stopping.set()
         self._thread.join(timeout=10)
-        try:
-            forget(self.worker_id)
-        except DatabaseError:
-            pass  # the database is away: the row ages out instead
+        for _ in range(2):  # the connection may have been cut while the worker ran: a fresh one
+            try:
+                forget(self.worker_id)
+                return
+            except DatabaseError:
+                connection.close()
+        # The database is away: the row ages out instead.
 
 
 def worker_command(worker_id: str) -> list[str]:
