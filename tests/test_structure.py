@@ -366,7 +366,7 @@ LAYERS = (
     {"contacts"},
     {"campaigns"},
     {"calling"},
-    {"imports", "reports", "privacy", "backups", "demo", "webhooks", "phonebanks"},
+    {"imports", "reports", "privacy", "backups", "demo", "webhooks", "phonebanks", "telephony"},
 )
 PAGES = {"views", "urls", "forms", "admin", "management", "templatetags", "middleware", "apps"}
 ON_TOP = {"api", "cli", "urls", "views", "wsgi", "middleware", "__main__"}

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "ringround.backups",
     "ringround.webhooks",
     "ringround.phonebanks",
+    "ringround.telephony",
 ]
 
 MIDDLEWARE = [
