@@ -198,6 +198,13 @@ RINGROUND_SESSION_REMINDER_MINUTES = int(
     os.environ.get("RINGROUND_SESSION_REMINDER_MINUTES", "120")
 )
 RINGROUND_SITE_URL = os.environ.get("RINGROUND_SITE_URL", "")
+# Telephony: numbers predictive dialing never calls (the law forbids it there: +1, US mobiles
+# without consent under the TCPA, which a +1 number cannot be told apart from).
+RINGROUND_PREDICTIVE_NEVER = [
+    prefix.strip()
+    for prefix in os.environ.get("RINGROUND_PREDICTIVE_NEVER", "+1").split(",")
+    if prefix.strip()
+]
 # A volunteer's hourly claims: this many to start with, and this many more for each real call
 # (an outcome recorded at least RINGROUND_REAL_CALL_SECONDS after the contact was handed out),
 # never more than the campaign's claims_per_hour.

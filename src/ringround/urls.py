@@ -16,6 +16,7 @@ urlpatterns = [
     path("contacts/", include("ringround.contacts.urls")),
     path("contacts/imports/", include("ringround.imports.urls")),
     path("call/", include("ringround.calling.urls")),
+    path("", include("ringround.telephony.urls")),
     path("", include("ringround.phonebanks.urls")),
     path("privacy/", include("ringround.privacy.urls")),
     path("audit/", include("ringround.audit.urls")),

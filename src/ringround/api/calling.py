@@ -21,6 +21,7 @@ from ringround.campaigns.permissions import (
     campaign_and_outcome_for_volunteer,
     campaign_for_volunteer,
 )
+from ringround.telephony import services as telephony
 
 from .errors import ERROR_RESPONSES, ApiError, ErrorOut
 
@@ -31,7 +32,10 @@ class ContactOut(Schema):
     fields: dict[str, str] = Field(
         description="The contact's details this campaign shows its volunteers."
     )
-    phone: str = Field(description="E.164, for dialling; empty if the campaign hides it.")
+    phone: str = Field(
+        description="E.164, for dialling; empty if the campaign hides it or connects calls "
+        "through its line (the volunteer never sees the number then)."
+    )
     phone_display: str
 
 
@@ -118,7 +122,9 @@ def claim_response(request, user, public_id: str) -> HttpResponse:
     )
     if lease is None:
         return HttpResponse(status=204)
-    card = calling_services.contact_card(lease, viewer=user, request=request)
+    card = calling_services.contact_card(
+        lease, viewer=user, request=request, hide_phone=telephony.hides_numbers(campaign)
+    )
     return JsonResponse(
         {
             "lease_token": lease.token,

@@ -38,6 +38,7 @@ class TargetState(models.TextChoices):
     DONE = "done", "Done"
     EXHAUSTED = "exhausted", "Attempts used up"
     SUPPRESSED = "suppressed", "Suppressed"
+    DIALING = "dialing", "Being dialed (predictive)"
 
 
 # Waiting to be called: new, or due for another try once their time comes.
@@ -196,6 +197,17 @@ class CallTarget(models.Model):
         }
 
     @staticmethod
+    def dialing(now, expires_at) -> dict:
+        """Dialed by the predictive dialer before any volunteer is free: held by nobody until
+        a person answers (then ``leased_to`` a free volunteer) or the line ends."""
+        return {
+            "state": TargetState.DIALING,
+            "held_by": None,
+            "leased_at": now,
+            "lease_expires_at": expires_at,
+        }
+
+    @staticmethod
     def back_to_pool() -> dict:
         """Handed back untouched (released, or its lease lapsed): no attempt is counted."""
         return {
@@ -279,6 +291,9 @@ class Call(models.Model):
     idempotency_key = models.CharField(max_length=64)
     lease_lost = models.BooleanField(
         default=False, help_text="Recorded after the lease had passed to someone else."
+    )
+    talk_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Seconds connected, as the telephony provider measured."
     )
 
     class Meta:

@@ -5,6 +5,10 @@
 3. ``record_outcome`` stores the call once, ends the lease and schedules any retry.
 4. ``release`` hands the person back untouched (Pause / Stop).
 5. ``expire_leases`` tidies leases nobody renewed back into the pool.
+6. Predictive dialing: ``claim_for_dialer`` takes people for lines dialed before a volunteer
+   is free, ``hand_to_volunteer`` gives the one who answers to a free volunteer, and
+   ``record_unattended`` stores a line that ended with no volunteer (no answer, busy, a
+   machine, or abandoned) as an attempt, with the outcome's retry rule.
 
 Which targets may be handed out, in what order, and how each step changes a target are defined
 once on ``CallTarget`` (models.py). On SQLite the steps below run them through the ORM: the
@@ -679,4 +683,117 @@ def release(campaign: Campaign, volunteer) -> int:
 def expire_leases(*, now: dt.datetime | None = None) -> int:
     """Return every lapsed lease to the pool (claims already treat them as free)."""
     now = now or timezone.now()
-    return CallTarget.objects.lapsed(now).update(**CallTarget.back_to_pool())
+    return CallTarget.objects.lapsed(now).update(**CallTarget.back_to_pool()) + free_lapsed_dialing(
+        now=now
+    )
+
+
+# --- predictive dialing -----------------------------------------------------------------------
+
+DIALER_HOLD = dt.timedelta(minutes=3)  # a dialed line that never reports back is freed after this
+
+
+def claim_for_dialer(
+    campaign: Campaign, count: int, *, now=None, held_back=None, never_prefixes=()
+) -> list[CallTarget]:
+    """Take up to ``count`` claimable targets for lines dialed before any volunteer is free.
+    They are held by nobody (``CallTarget.dialing``) until a person answers or the line ends.
+    ``held_back``: numbers (a query of phones) not to be dialed without a live volunteer
+    guaranteed; ``never_prefixes``: numbers the law forbids dialing so (US mobiles, TCPA)."""
+    now = now or timezone.now()
+    if count <= 0 or not campaign.is_active:
+        return []
+    claimable = CallTarget.objects.claimable_now(campaign, now)
+    if held_back is not None:
+        claimable = claimable.exclude(phone__in=held_back)
+    for prefix in never_prefixes:
+        claimable = claimable.exclude(phone__startswith=prefix)
+    ceiling = contacts_per_hour(campaign, now)
+    with transaction.atomic():
+        chosen = list(
+            claimable.in_claim_order()
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:count]
+        )
+        taken = []
+        for pk in chosen:
+            if not count_handed_out(campaign, ceiling, now):
+                break
+            taken.append(pk)
+        CallTarget.objects.filter(pk__in=taken).update(**CallTarget.dialing(now, now + DIALER_HOLD))
+    return list(CallTarget.objects.filter(pk__in=taken, state=CallTarget.State.DIALING))
+
+
+def hand_to_volunteer(target_id: int, volunteer, *, now=None) -> Lease | None:
+    """A person answered a dialed line: they become this volunteer's lease (``None`` if the
+    line was freed meanwhile, or the volunteer holds somebody already)."""
+    now = now or timezone.now()
+    target = CallTarget.objects.filter(pk=target_id).select_related("campaign").first()
+    if target is None:
+        return None
+    expires_at = now + dt.timedelta(minutes=target.campaign.lease_minutes)
+    try:
+        with transaction.atomic():
+            taken = CallTarget.objects.filter(pk=target_id, state=CallTarget.State.DIALING).update(
+                **CallTarget.leased_to(volunteer, now, expires_at)
+            )
+    except IntegrityError:
+        return None
+    if not taken:
+        return None
+    held = CallTarget.objects.select_related("contact", "campaign").get(pk=target_id)
+    return Lease(held, lease_token(held), expires_at)
+
+
+def record_unattended(
+    target_id: int, outcome_code: str, *, now=None, not_before=None
+) -> Call | None:
+    """A dialed line ended with no volunteer on it: store the attempt (no volunteer) and apply
+    the outcome's retry rule, but never retry before ``not_before`` (Ofcom's 72-hour rule after
+    an abandoned call, 24 hours after a machine)."""
+    now = now or timezone.now()
+    target = (
+        CallTarget.objects.filter(pk=target_id, state=CallTarget.State.DIALING)
+        .select_related("campaign__team")
+        .first()
+    )
+    if target is None:
+        return None
+    campaign = target.campaign
+    outcome = OutcomeCode.objects.filter(campaign=campaign, code=outcome_code).first()
+    if outcome is None:
+        CallTarget.objects.filter(pk=target_id, state=CallTarget.State.DIALING).update(
+            **CallTarget.back_to_pool()
+        )
+        return None
+    call = Call(
+        campaign=campaign,
+        target_id=target.pk,
+        volunteer=None,
+        outcome=outcome,
+        started_at=target.leased_at,
+        ended_at=now,
+        idempotency_key=f"dialer:{target.pk}:{_microseconds(target.leased_at)}",
+    )
+    terms = _outcome_terms(campaign, outcome, now, None)
+    if not_before is not None and terms["retry_at"] < not_before:
+        terms["retry_at"] = not_before
+    with transaction.atomic():
+        still_dialing = CallTarget.objects.select_for_update().filter(
+            pk=target.pk, state=CallTarget.State.DIALING, leased_at=target.leased_at
+        )
+        if not still_dialing.exists():
+            return None
+        call.save(force_insert=True)
+        tallies.count_call(tallies.call_terms(call, outcome, []))
+        still_dialing.update(**CallTarget.after_outcome(outcome=outcome, **terms))
+    events.call_recorded.send(sender=Call, call=call)
+    return call
+
+
+def free_lapsed_dialing(*, now=None) -> int:
+    """Lines the dialer took whose provider never reported back go back to the pool."""
+    now = now or timezone.now()
+    return CallTarget.objects.filter(
+        state=CallTarget.State.DIALING, lease_expires_at__lt=now
+    ).update(**CallTarget.back_to_pool())

@@ -22,8 +22,9 @@ from .models import Call, CallTarget, TargetState
 from .rules import Lease, record_contact_view, release
 
 
-def contact_card(lease: Lease, *, viewer, request=None) -> dict:
-    """What a volunteer is shown of the person leased to them (audited: personal data)."""
+def contact_card(lease: Lease, *, viewer, request=None, hide_phone: bool = False) -> dict:
+    """What a volunteer is shown of the person leased to them (audited: personal data).
+    ``hide_phone``: the call goes through the team's line, so the number is not theirs to see."""
     campaign = lease.target.campaign
     contact = lease.contact
     fields = campaign.fields_for_volunteer()
@@ -36,10 +37,11 @@ def contact_card(lease: Lease, *, viewer, request=None) -> dict:
     merge = campaign.script_fields(contact.merge_fields())
     opening_html = render_script(opening, merge) if opening else ""
     rest_html = render_script(rest, merge) if rest else ""
+    shows_phone = "phone" in fields and not hide_phone
     return {
         "fields": shown,
-        "phone": contact.phone if "phone" in fields else "",
-        "phone_display": display(contact.phone) if "phone" in fields else "",
+        "phone": contact.phone if shows_phone else "",
+        "phone_display": display(contact.phone) if shows_phone else "",
         "script_opening": opening_html,
         "script_rest": rest_html,
         "script_html": opening_html + rest_html,
@@ -248,3 +250,9 @@ def forget_what_was_said(contact) -> int:
         if answers != call.answers or call.notes:
             Call.objects.filter(pk=call.pk).update(answers=answers, notes="")
     return count
+
+
+def note_talk_time(call_id: int, seconds: int) -> None:
+    """A connected call's length, measured by the provider (it may arrive before or after the
+    volunteer records the outcome)."""
+    Call.objects.filter(pk=call_id).update(talk_seconds=max(int(seconds), 0))

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from ringround.accounts.permissions import organiser_required
 from ringround.campaigns.models import Membership
 from ringround.campaigns.permissions import campaign_for_organiser, campaign_for_volunteer
+from ringround.telephony import services as telephony
 
 from . import practice, rules, services
 from . import room as room_service
@@ -67,6 +68,8 @@ def start(request, public_id):
 
 
 def _claim_and_show(request, campaign):
+    if telephony.dials_for_volunteers(campaign):
+        return redirect("calling:card", campaign.public_id)  # the dialer hands people out
     try:
         rules.claim_next(campaign, request.user)
     except rules.CallingError as exc:
@@ -84,11 +87,22 @@ def card(request, public_id):
     lease = rules.current_lease(campaign, request.user)
     returned = _returned_form(request, campaign, lease)
     context = {"campaign": campaign, "lease": lease}
-    if lease is None:
+    if lease is None and telephony.dials_for_volunteers(campaign):
+        context["line"] = telephony.card_line(campaign, request.user, None)
+        context["predictive"] = True
+    elif lease is None:
         context["nobody"] = services.why_nobody_to_call(campaign)
     else:
+        base = telephony.public_base(request)
+        telephony.power_dial(campaign, request.user, lease, base=base)
+        line = telephony.card_line(campaign, request.user, lease)
+        if line is not None and line.suggestion and not returned.get("values"):
+            returned = {**returned, "values": {"outcome": [line.suggestion]}}
         context.update(_card_context(campaign, returned))
-        context["card"] = services.contact_card(lease, viewer=request.user, request=request)
+        context["line"] = line
+        context["card"] = services.contact_card(
+            lease, viewer=request.user, request=request, hide_phone=line is not None
+        )
         context.update(_room_context(campaign, request.user))
     return _never_cache(render(request, "calling/card.html", context))
 
@@ -159,7 +173,7 @@ def record(request, public_id):
     lease_token = request.POST.get("lease_token", "")
     try:
         callback_at = _parse_callback(campaign, request.POST)
-        rules.record_outcome(
+        call = rules.record_outcome(
             campaign,
             request.user,
             lease_token=lease_token,
@@ -177,6 +191,7 @@ def record(request, public_id):
     except rules.InvalidLease as exc:
         messages.error(request, str(exc))
         return redirect("calling:card", campaign.public_id)
+    telephony.link_call(campaign, request.user, call)
     if request.POST.get("then") == "stop":
         return redirect("calling:summary", campaign.public_id)
     messages.success(request, "Saved. Here is the next person.")

@@ -16,6 +16,18 @@
     }
   });
 
+  // The line knows some outcomes (no answer, busy, a machine): when its status, polled, says
+  // so, choose that outcome unless the volunteer has chosen one already.
+  document.body.addEventListener("htmx:afterSwap", function () {
+    var suggestion = document.getElementById("line-suggestion");
+    if (!suggestion || form.querySelector("input[name=outcome]:checked")) { return; }
+    var choice = form.querySelector("input[name=outcome][value='" + suggestion.value + "']");
+    if (choice) {
+      choice.checked = true;
+      choice.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+  });
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) { return; }
     var target = event.target;
