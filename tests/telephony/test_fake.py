@@ -3,6 +3,9 @@ through TwilioBridge over real HTTP as the app will drive it."""
 
 import base64
 import json
+import subprocess
+import sys
+import time
 import urllib.request
 
 import pytest
@@ -13,10 +16,12 @@ from ringround.telephony.twiml import (
     conference,
     dial,
     element,
+    gather,
     hangup,
     number,
     pause,
     play,
+    record,
     redirect,
     response,
     say,
@@ -402,3 +407,263 @@ def test_redirecting_a_participant_takes_it_out_of_the_room(fake, app):
 
     assert fake.conference_members("room-3") == [volunteer]
     assert fake.call(contact).said == [(4.0, "Sorry, the volunteer has had to go.")]
+
+
+# -- Gather and Record -----------------------------------------------------------------------------
+
+
+def gathering_app(app, **gather_options):
+    app.answer(
+        "/answer",
+        response(
+            gather(
+                say("Press 1 to talk to us, 2 to be removed."), action="/pressed", **gather_options
+            ),
+            say("We did not hear from you."),
+        ),
+    )
+    app.answer("/pressed", lambda params: response(say(f"You pressed {params['Digits']}.")))
+
+
+def test_gather_posts_the_digits_pressed_and_follows_the_answer(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=5, talk_seconds=None))
+    gathering_app(app, num_digits=1, timeout=5)
+    sid = ring(fake, app, CONTACT)
+    fake.advance(5 + 2)  # the prompt (10 words: 4 s) is still playing
+
+    fake.press(sid, "2")
+
+    pressed = app.posts_to("/pressed")
+    assert len(pressed) == 1 and pressed[0]["Digits"] == "2" and pressed[0]["CallSid"] == sid
+    call = fake.call(sid)
+    assert call.gathered == [(7.0, "2")]
+    assert [text for _, text in call.said] == [
+        "Press 1 to talk to us, 2 to be removed.",
+        "You pressed 2.",
+    ]
+
+
+def test_gather_collects_several_digits_until_the_finish_key(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=5, talk_seconds=None))
+    gathering_app(app, timeout=5)
+    sid = ring(fake, app, CONTACT)
+    fake.advance(10)
+    fake.press(sid, "12")
+    fake.advance(3)  # less than the timeout between keys
+    fake.press(sid, "3#")
+    assert app.posts_to("/pressed")[0]["Digits"] == "123"
+    assert app.posts_to("/pressed")[0]["FinishedOnKey"] == "#"
+
+
+def test_gather_that_hears_nothing_times_out_and_carries_on(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=5, talk_seconds=None))
+    gathering_app(app, num_digits=1, timeout=5)
+    sid = ring(fake, app, CONTACT)
+    fake.advance(5 + 4 + 4.9)
+    assert len(fake.call(sid).said) == 1
+    fake.advance(0.1)
+    assert fake.call(sid).said[-1] == (9.0, "We did not hear from you.")
+    assert app.posts_to("/pressed") == []
+
+
+def test_gather_submits_what_was_pressed_when_the_timeout_passes(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=5, talk_seconds=None))
+    gathering_app(app, num_digits=4, timeout=3)
+    sid = ring(fake, app, CONTACT)
+    fake.advance(6)
+    fake.press(sid, "42")
+    fake.advance(3)
+    assert app.posts_to("/pressed")[0]["Digits"] == "42"
+
+
+def test_pressing_keys_outside_a_gather_does_nothing(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=1, talk_seconds=None))
+    app.answer("/answer", response(say("Just listen to me talk for a while.")))
+    sid = ring(fake, app, CONTACT)
+    fake.advance(2)
+    fake.press(sid, "5")
+    assert fake.call(sid).gathered == [] and len(app.posts_to("/answer")) == 1
+
+
+def test_record_ends_at_max_length_and_posts_the_recording(fake, app):
+    fake.behave(CONTACT, Behaviour("machine", ring_seconds=5, talk_seconds=None))
+    app.answer(
+        "/answer", response(say("Leave a message."), record(action="/recorded", max_length=20))
+    )
+    app.answer("/recorded", response(say("Thank you."), hangup()))
+    sid = ring(fake, app, CONTACT)
+    fake.advance(5 + 1.2 + 19)
+    assert app.posts_to("/recorded") == []
+    fake.advance(1)
+    posted = app.posts_to("/recorded")[0]
+    assert posted["RecordingDuration"] == "20" and posted["RecordingSid"].startswith("RE")
+    assert posted["RecordingUrl"].startswith(fake.base_url) and posted["Digits"] == ""
+    call = fake.call(sid)
+    assert call.recordings[0]["duration"] == 20 and call.said[-1][1] == "Thank you."
+
+
+def test_record_ends_when_the_person_hangs_up(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=5, talk_seconds=12))
+    app.answer("/answer", response(record(action="/recorded", max_length=60)))
+    sid = ring(fake, app, CONTACT)
+    fake.advance(30)
+    posted = app.posts_to("/recorded")[0]
+    assert posted["RecordingDuration"] == "12" and posted["Digits"] == "hangup"
+    assert fake.call(sid).status == "completed" and fake.call(sid).duration == 12
+
+
+def test_record_ends_on_a_key_press(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=5, talk_seconds=None))
+    app.answer("/answer", response(record(action="/recorded", finish_on_key="#")))
+    sid = ring(fake, app, CONTACT)
+    fake.advance(5 + 8)
+    fake.press(sid, "#")
+    posted = app.posts_to("/recorded")[0]
+    assert posted["RecordingDuration"] == "8" and posted["Digits"] == "#"
+
+
+# -- Inbound --------------------------------------------------------------------------------------
+
+
+def test_someone_calling_the_campaign_number_fetches_its_voice_url(fake, app):
+    fake.set_incoming(CAMPAIGN, app.url("/incoming"), status_url=app.url("/incoming-status"))
+    app.answer("/incoming", response(say("Thanks for calling back."), pause(30)))
+
+    sid = fake.ring_in(CONTACT, CAMPAIGN)
+
+    voice = app.posts_to("/incoming")[0]
+    assert (voice["From"], voice["To"], voice["Direction"]) == (CONTACT, CAMPAIGN, "inbound")
+    assert voice["CallStatus"] == "ringing" and voice["CallSid"] == sid
+    fake.advance(10)
+    fake.hang_up(sid)
+    call = fake.call(sid)
+    assert call.said == [(0.0, "Thanks for calling back.")] and call.duration == 10
+    completed = app.posts_to("/incoming-status")
+    assert [p["CallStatus"] for p in completed] == ["completed"]
+    assert completed[0]["CallDuration"] == "10"
+
+
+def test_an_inbound_call_can_be_put_through_to_a_volunteer(fake, app):
+    fake.behave(VOLUNTEER, Behaviour("human", ring_seconds=4, talk_seconds=None))
+    fake.set_incoming(CAMPAIGN, app.url("/incoming"))
+    app.answer("/incoming", response(dial(number(VOLUNTEER), caller_id=CAMPAIGN)))
+    sid = fake.ring_in(CONTACT, CAMPAIGN, talk_seconds=25)
+    fake.advance(30)
+    assert fake.caller_ids_seen_by(VOLUNTEER) == [CAMPAIGN]
+    assert fake.calls_to(VOLUNTEER)[0].duration == 21 and fake.call(sid).duration == 25
+
+
+def test_an_inbound_call_can_be_rejected(fake, app):
+    fake.set_incoming(CAMPAIGN, app.url("/incoming"))
+    app.answer("/incoming", response(element("Reject", reason="busy")))
+    sid = fake.ring_in(CONTACT, CAMPAIGN)
+    assert fake.call(sid).status == "busy" and fake.call(sid).answered_at is None
+
+
+def test_ringing_a_number_that_is_not_configured_is_refused(fake):
+    with pytest.raises(ValueError, match="not one of this account's numbers"):
+        fake.ring_in(CONTACT, "+441632960999")
+
+
+# -- Seeded behaviour -----------------------------------------------------------------------------
+
+
+def outcomes(seed, numbers, **options):
+    provider = FakeProvider(ACCOUNT_SID, AUTH_TOKEN)
+    provider.seeded(seed, **options)
+    return [provider.behaviour_for(n) for n in numbers]
+
+
+def test_seeded_behaviour_is_reproducible_per_number():
+    numbers = [f"+4477009{i:05d}" for i in range(400)]
+    first = outcomes(1, numbers)
+    assert outcomes(1, numbers) == first
+    assert outcomes(1, list(reversed(numbers))) == list(reversed(first))  # per number, not order
+    assert outcomes(2, numbers) != first
+
+
+def test_seeded_behaviour_follows_the_rates_asked_for():
+    numbers = [f"+4477009{i:05d}" for i in range(4000)]
+    answers = [b.answer for b in outcomes(7, numbers, answer_rate=0.2, machine_share=0.25)]
+    answered = sum(a in ("human", "machine") for a in answers)
+    assert 0.17 < answered / len(numbers) < 0.23
+    assert 0.20 < answers.count("machine") / answered < 0.30
+    assert {"busy", "no-answer", "failed"} <= set(answers)
+
+
+def test_an_explicit_behaviour_wins_over_the_seed(fake, app):
+    fake.seeded(3, answer_rate=0.0)
+    fake.behave(VOLUNTEER, Behaviour("human", ring_seconds=2, talk_seconds=None))
+    assert fake.behaviour_for(VOLUNTEER).answer == "human"
+    assert fake.behaviour_for(CONTACT).answer in ("busy", "no-answer", "failed")
+
+
+def test_seeded_calls_play_out_the_same_way_twice(app):
+    def play_out():
+        app.received.clear()
+        with FakeProvider(ACCOUNT_SID, AUTH_TOKEN, deliver=app) as provider:
+            provider.seeded(11, answer_rate=0.5)
+            app.answer("/answer", response(pause(5)))
+            sids = [ring(provider, app, f"+4477009000{i:02d}") for i in range(20)]
+            provider.advance(120)
+            return [
+                (provider.call(s).to, provider.call(s).status, provider.call(s).duration)
+                for s in sids
+            ]
+
+    assert play_out() == play_out()
+
+
+def test_a_behaviour_must_be_one_twilio_knows():
+    with pytest.raises(ValueError, match="answer must be one of"):
+        Behaviour("maybe")
+
+
+# -- Real time ------------------------------------------------------------------------------------
+
+
+def test_in_real_time_the_clock_follows_the_wall_clock(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=0.2, talk_seconds=0.3))
+    app.answer("/answer", response(pause(10)))
+    sid = ring(fake, app, CONTACT)
+    fake.run_in_real_time(tick=0.02)
+    deadline = time.monotonic() + 5
+    while fake.call(sid).live and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert fake.call(sid).status == "completed"
+    assert statuses(app, sid) == ["initiated", "ringing", "in-progress", "completed"]
+    fake.stop()
+    assert fake.errors == []
+
+
+# -- Running alone --------------------------------------------------------------------------------
+
+
+def test_the_fake_runs_alone_and_prints_what_to_configure():
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ringround.telephony.fake",
+            "--port",
+            "0",
+            "--real-time",
+            "--seed",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = [process.stdout.readline() for _ in range(4)]
+        settings = json.loads(lines[3])
+        assert lines[0].strip() == f"base_url={settings['base_url']}"
+        assert settings["account_sid"].startswith("AC") and len(settings["account_sid"]) == 34
+        bridge = TwilioBridge(settings["base_url"], settings["account_sid"], settings["auth_token"])
+        sid = bridge.place_call(
+            Dial(CONTACT, CAMPAIGN, "http://127.0.0.1:9/a", "http://127.0.0.1:9/s")
+        )
+        assert sid.startswith("CA")
+    finally:
+        process.terminate()
+        process.wait(timeout=5)
