@@ -199,6 +199,14 @@ def cmd_demo(args) -> None:
     _manage("migrate", "--no-input", "-v", "0")
     result = load_demo()
     url = f"http://{'localhost' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}/"
+    if args.telephony == "fake":
+        # After django.setup() above, as load_demo.
+        from ringround.demo import use_fake_telephony
+
+        fake = use_fake_telephony(result["campaign"], url)
+        print(
+            f"Calls connect through a local fake provider at {fake.base_url} (nothing dials out)."
+        )
     print(f"\nDemo campaign “{result['campaign'].name}” is ready.")
     print("Log in with:")
     for email, password in result["logins"].items():
@@ -251,6 +259,13 @@ def main(argv=None) -> None:
         if name == "demo":
             p.add_argument(
                 "--no-serve", action="store_true", help="set up, print the logins, and stop"
+            )
+            p.add_argument(
+                "--telephony",
+                choices=["own_phone", "fake"],
+                default="own_phone",
+                help="how the demo's calls are placed: volunteers' own phones (default), or "
+                "connected through a local fake provider",
             )
     sub.add_parser("manage", help="Django's management commands (ringround manage help)")
     sub.add_parser("import", help="import a contacts file (ringround import --help)")

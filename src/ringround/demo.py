@@ -2,11 +2,15 @@
 fictional people whose numbers sit in Ofcom's drama range (020 7946 0xxx), so nobody real is
 ever dialled. Safe to run again: it finds what it made before instead of making it twice."""
 
+import os
 import random
 import secrets
+import threading
+import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
+from django.urls import reverse
 
 from ringround.accounts import services as account_services
 from ringround.accounts.models import Team, TeamMember, User
@@ -14,6 +18,9 @@ from ringround.calling import targets
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Membership, Question
 from ringround.contacts.models import Contact
+from ringround.telephony import dialer
+from ringround.telephony import services as telephony
+from ringround.telephony.fake import Behaviour, FakeProvider, Seeded
 
 DEMO_CAMPAIGN = "Demo: members' ballot"
 DEMO_TEAM = "Holborn & St Pancras (demo)"
@@ -151,3 +158,49 @@ def _remember_passwords(new: dict) -> dict:
     path.write_text("".join(f"{e} {p}\n" for e, p in known.items()))
     path.chmod(0o600)
     return {email: known.get(email, "(set before; see your records)") for email in new}
+
+
+DEMO_CALLER_ID = "+442079460999"
+DEMO_TOKEN_VARIABLE = "RINGROUND_TELEPHONY_TOKEN"
+
+
+def use_fake_telephony(campaign, site_url: str) -> FakeProvider:
+    """``ringround demo --telephony fake``: a local fake provider, in real time, that the demo
+    campaign's calls connect through (preview dialing; the organiser may switch to power or
+    predictive). Every number a volunteer gives answers after two rings and stays on the line;
+    the demo's contacts answer about one call in five, a quarter of those a machine."""
+    fake = FakeProvider(auth_token=secrets.token_hex(16))
+    fake.start()
+    fake.default = Behaviour(answer="human", ring_seconds=3, talk_seconds=None)
+    people = Seeded(2015)
+    for phone in campaign.targets.values_list("phone", flat=True):
+        fake.behave(phone, people.behaviour_for(phone))
+    os.environ[DEMO_TOKEN_VARIABLE] = fake.auth_token
+    settings.RINGROUND_SITE_URL = site_url.rstrip("/")
+    os.environ["RINGROUND_SITE_URL"] = settings.RINGROUND_SITE_URL
+    line = telephony.configure_line(
+        campaign.team,
+        provider="bridge",
+        caller_id=DEMO_CALLER_ID,
+        caller_name=campaign.team.name,
+        base_url=fake.base_url,
+        account_sid=fake.account_sid,
+        token_variable=DEMO_TOKEN_VARIABLE,
+    )
+    fake.set_incoming(
+        line.caller_id, site_url.rstrip("/") + reverse("telephony:inbound", args=[line.public_id])
+    )
+    if not telephony.dialing_of(campaign).connected:
+        telephony.set_dialing(campaign, connected=True, mode="preview")
+    fake.run_in_real_time()
+    threading.Thread(target=_dial_predictively, args=(site_url.rstrip("/"),), daemon=True).start()
+    return fake
+
+
+def _dial_predictively(base: str) -> None:
+    """The demo's predictive dialer (``ringround manage dialer`` in production)."""
+    while True:
+        for dialing in dialer.predictive_campaigns():
+            dialer.tick(dialing.campaign, base=base)
+        close_old_connections()
+        time.sleep(1)

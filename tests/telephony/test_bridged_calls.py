@@ -18,8 +18,8 @@ from tests.telephony.bridge import CALLER_ID, Behaviour, bridge_line, start_fake
 
 pytestmark = pytest.mark.django_db
 
-VOLUNTEER_PHONE = "07700 900555"
-VOLUNTEER_E164 = "+447700900555"
+VOLUNTEER_PHONE = "0113 496 0555"
+VOLUNTEER_E164 = "+441134960555"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from tests.telephony.bridge import SITE, Behaviour, bridge_line, start_fake
 
 pytestmark = pytest.mark.django_db
 
-VOLUNTEER = "+447700900556"
+VOLUNTEER = "+441134960556"
 
 
 @pytest.fixture

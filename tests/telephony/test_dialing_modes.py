@@ -26,7 +26,7 @@ def _seated(fake, campaign, n):
     volunteers = []
     for i in range(n):
         volunteer = make_volunteer(campaign)
-        phone = f"+4477009007{i:02d}"
+        phone = f"+4411349607{i:02d}"
         fake.behave(phone, Behaviour(answer="human", ring_seconds=1, talk_seconds=3600))
         services.join_line(campaign, volunteer, phone, base=SITE)
         volunteers.append(volunteer)
@@ -57,6 +57,8 @@ def test_power_dials_the_next_person_as_soon_as_the_card_shows_them(fake, client
     campaign = open_campaign(targets=2)
     bridge_line(campaign.team, fake)
     services.set_dialing(campaign, connected=True, mode="power")
+    for target in campaign.targets.all():
+        fake.behave(target.phone, Behaviour(answer="busy", ring_seconds=3))
     [volunteer] = _seated(fake, campaign, 1)
     client.force_login(volunteer)
     client.post(reverse("calling:start", args=[campaign.public_id]), follow=True)
@@ -64,8 +66,8 @@ def test_power_dials_the_next_person_as_soon_as_the_card_shows_them(fake, client
     assert Leg.objects.filter(target=first.target).count() == 1
     client.get(reverse("calling:card", args=[campaign.public_id]))
     assert Leg.objects.filter(target=first.target).count() == 1  # once, not on every look
-    fake.behave(first.contact.phone, Behaviour(answer="busy"))
     fake.advance(30)
+    assert Leg.objects.get(target=first.target).status == "busy"
     client.post(
         reverse("calling:record", args=[campaign.public_id]),
         {"lease_token": first.token, "outcome": "busy", "idempotency_key": "p1"},

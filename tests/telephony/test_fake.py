@@ -28,9 +28,9 @@ from ringround.telephony.twiml import (
 )
 from tests.telephony.conftest import ACCOUNT_SID, AUTH_TOKEN
 
-VOLUNTEER = "+447700900001"
-CONTACT = "+447700900123"
-OTHER = "+447700900456"
+VOLUNTEER = "+441134900001"
+CONTACT = "+441134900123"
+OTHER = "+441134900456"
 CAMPAIGN = "+441632960000"
 
 
@@ -575,7 +575,7 @@ def outcomes(seed, numbers, **options):
 
 
 def test_seeded_behaviour_is_reproducible_per_number():
-    numbers = [f"+4477009{i:05d}" for i in range(400)]
+    numbers = [f"+4411349{i:05d}" for i in range(400)]
     first = outcomes(1, numbers)
     assert outcomes(1, numbers) == first
     assert outcomes(1, list(reversed(numbers))) == list(reversed(first))  # per number, not order
@@ -583,7 +583,7 @@ def test_seeded_behaviour_is_reproducible_per_number():
 
 
 def test_seeded_behaviour_follows_the_rates_asked_for():
-    numbers = [f"+4477009{i:05d}" for i in range(4000)]
+    numbers = [f"+4411349{i:05d}" for i in range(4000)]
     answers = [b.answer for b in outcomes(7, numbers, answer_rate=0.2, machine_share=0.25)]
     answered = sum(a in ("human", "machine") for a in answers)
     assert 0.17 < answered / len(numbers) < 0.23
@@ -604,7 +604,7 @@ def test_seeded_calls_play_out_the_same_way_twice(app):
         with FakeProvider(ACCOUNT_SID, AUTH_TOKEN, deliver=app) as provider:
             provider.seeded(11, answer_rate=0.5)
             app.answer("/answer", response(pause(5)))
-            sids = [ring(provider, app, f"+4477009000{i:02d}") for i in range(20)]
+            sids = [ring(provider, app, f"+4411349000{i:02d}") for i in range(20)]
             provider.advance(120)
             return [
                 (provider.call(s).to, provider.call(s).status, provider.call(s).duration)

@@ -57,13 +57,13 @@ def test_pressing_1_suppresses_the_number_at_once(fake, line):
 def test_pressing_2_puts_them_through_to_a_volunteer_on_the_line(fake, line):
     campaign, _line = line
     volunteer = make_volunteer(campaign)
-    fake.behave("+447700900560", Behaviour(answer="human", ring_seconds=1, talk_seconds=3600))
-    seat = services.join_line(campaign, volunteer, "+447700900560", base=SITE)
+    fake.behave("+441134960560", Behaviour(answer="human", ring_seconds=1, talk_seconds=3600))
+    seat = services.join_line(campaign, volunteer, "+441134960560", base=SITE)
     fake.advance(1)
     sid = fake.ring_in("+442079460123", CALLER_ID)
     fake.advance(1)
     fake.press(sid, "2")
-    fake.advance(2)
+    fake.advance(5)
     seat.refresh_from_db()
     assert sid in fake.conference_members(seat.room)
     assert InboundCall.objects.get(call_sid=sid).outcome == "put_through"

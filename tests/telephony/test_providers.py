@@ -17,8 +17,8 @@ from ringround.telephony.providers import (
 from ringround.telephony.twiml import pause, response, say
 from tests.telephony.conftest import ACCOUNT_SID, AUTH_TOKEN
 
-VOLUNTEER = "+447700900001"
-CONTACT = "+447700900123"
+VOLUNTEER = "+441134900001"
+CONTACT = "+441134900123"
 CAMPAIGN = "+441632960000"
 
 # Twilio's own published example (twilio-python's request-validator tests).
@@ -183,7 +183,7 @@ def test_wrong_credentials_are_refused(fake, app):
 
 def test_an_invalid_number_is_refused_with_twilios_code(fake, app):
     with pytest.raises(ProviderError, match="21211") as refused:
-        bridge_for(fake).place_call(a_dial(app, to="07700 900123"))
+        bridge_for(fake).place_call(a_dial(app, to="0113 496 0123"))
     assert refused.value.code == 21211 and refused.value.status == 400
     assert fake.calls == []
 
@@ -245,7 +245,7 @@ def test_the_fakes_callbacks_verify_and_a_changed_parameter_or_url_does_not(fake
     for request in app.received:
         assert bridge.is_signed(request["url"], request["params"], request["signature"])
     request = app.received[0]
-    changed = {**request["params"], "To": "+447700900999"}
+    changed = {**request["params"], "To": "+441134900999"}
     assert not bridge.is_signed(request["url"], changed, request["signature"])
     assert not bridge.is_signed(request["url"] + "?x=1", request["params"], request["signature"])
     assert not bridge_for(fake, token="other").is_signed(

@@ -314,9 +314,7 @@ def seat_answered(seat: Seat, now=None) -> str:
         state=SeatState.READY, answered_at=now, free_since=now
     )
     return twiml(
-        _say(
-            f"You are on the line for {seat.campaign.name}. Each person is put through to you here."
-        ),
+        _say("You are on the line."),
         _room(seat, starts=True, ends=True),
     )
 

@@ -16,6 +16,7 @@ from ringround.accounts.permissions import may_manage_team, organiser_required, 
 from ringround.audit.services import record_event
 from ringround.calling import rules
 from ringround.campaigns.permissions import campaign_for_organiser, campaign_for_volunteer
+from ringround.contacts.phones import display
 
 from . import services
 from .forms import DialingForm, LineForm
@@ -221,6 +222,7 @@ def team_line(request, team_id):
             "form": form,
             "may_change": may_change,
             "callbacks": callbacks,
+            "caller_id_display": display(line.caller_id) if line and line.caller_id else "",
         },
     )
 
