@@ -200,6 +200,10 @@ RINGROUND_SESSION_REMINDER_MINUTES = int(
 RINGROUND_SITE_URL = os.environ.get("RINGROUND_SITE_URL", "")
 # Telephony: numbers predictive dialing never calls (the law forbids it there: +1, US mobiles
 # without consent under the TCPA, which a +1 number cannot be told apart from).
+# A volunteer's own phone is rung at most this often an hour per campaign (each ring costs).
+RINGROUND_LINE_RINGS_PER_HOUR = int(os.environ.get("RINGROUND_LINE_RINGS_PER_HOUR", "12"))
+# Let a team's provider address be plain http or on a private network (a local provider).
+RINGROUND_TELEPHONY_ALLOW_PRIVATE = os.environ.get("RINGROUND_TELEPHONY_ALLOW_PRIVATE") == "1"
 RINGROUND_PREDICTIVE_NEVER = [
     prefix.strip()
     for prefix in os.environ.get("RINGROUND_PREDICTIVE_NEVER", "+1").split(",")

@@ -24,6 +24,7 @@ def fake(monkeypatch, settings, live_server):
     fake.start()
     monkeypatch.setenv(TOKEN_VARIABLE, fake.auth_token)
     settings.RINGROUND_SITE_URL = live_server.url
+    settings.RINGROUND_TELEPHONY_ALLOW_PRIVATE = True
     fake.run_in_real_time()
     yield fake
     fake.stop()

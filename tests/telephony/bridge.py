@@ -42,6 +42,7 @@ def start_fake(monkeypatch, settings, *, deliver=None) -> FakeProvider:
     fake.delivered = delivered
     monkeypatch.setenv(TOKEN_VARIABLE, fake.auth_token)
     settings.RINGROUND_SITE_URL = SITE
+    settings.RINGROUND_TELEPHONY_ALLOW_PRIVATE = True  # the fake listens on 127.0.0.1
     return fake
 
 

@@ -2,7 +2,10 @@
 shows them; predictive dials more lines than volunteers and gives each person who answers to a
 free volunteer, never the same person to two; settings are refused where they cannot work."""
 
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from ringround.calling import rules
@@ -131,3 +134,17 @@ def test_the_dialing_page_shows_the_figures_and_refuses_a_forged_mode(fake, clie
     assert services.dialing_of(campaign).pk is None
     client.post(url, {"connected": "on", "mode": "power"})
     assert services.dialing_of(campaign).mode == "power"
+
+
+def test_the_dialer_worker_dials_for_predictive_campaigns(fake, settings):
+    campaign = open_campaign(targets=10)
+    bridge_line(campaign.team, fake)
+    services.set_dialing(campaign, connected=True, mode="predictive")
+    _seated(fake, campaign, 2)
+    out = StringIO()
+    call_command("dialer", "--once", stdout=out)
+    placed = Leg.objects.filter(campaign=campaign).count()
+    assert placed >= 2 and f"{placed} lines dialed" in out.getvalue()
+    settings.RINGROUND_SITE_URL = ""
+    with pytest.raises(CommandError, match="RINGROUND_SITE_URL"):
+        call_command("dialer", "--once")

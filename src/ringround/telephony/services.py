@@ -15,10 +15,14 @@ record (``record_24h``), which the pacing backs off from before the 3 % cap.
 
 import datetime as dt
 import hashlib
+import ipaddress
 import logging
+import socket
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
+import phonenumbers
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
@@ -147,7 +151,7 @@ def configure_line(
         if not account_sid:
             raise TelephonyError("Give the provider's account id.")
         line.caller_id = _e164(caller_id, "The caller ID")
-        line.base_url = base_url or line.base_url
+        line.base_url = provider_address(base_url or line.base_url)
         line.account_sid = account_sid.strip()
         line.token_variable = (token_variable or line.token_variable).strip()
         if not line.auth_token:
@@ -176,6 +180,31 @@ def set_dialing(campaign, *, connected: bool, mode: str, by=None, request=None) 
     dialing.save()
     record_event(by, "telephony.dialing_changed", campaign, request=request, mode=mode)
     return dialing
+
+
+def provider_address(url: str) -> str:
+    """The provider's API address: https, and on the public internet (the auth token is sent
+    there), unless RINGROUND_TELEPHONY_ALLOW_PRIVATE is on (a local provider, or tests)."""
+    parts = urlsplit(url)
+    if settings.RINGROUND_TELEPHONY_ALLOW_PRIVATE:
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TelephonyError("The provider's address must be an http(s) URL.")
+        return url.rstrip("/")
+    if parts.scheme != "https" or not parts.hostname:
+        raise TelephonyError("The provider's address must start with https://.")
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, 443)}
+    except (OSError, UnicodeError) as exc:
+        raise TelephonyError(
+            f"The provider's address {parts.hostname} could not be found."
+        ) from exc
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global:
+            raise TelephonyError(
+                f"The provider's address {parts.hostname} is on a private network or this machine."
+            )
+    return url.rstrip("/")
 
 
 # --- callback addresses and their signatures -------------------------------------------------
@@ -268,10 +297,21 @@ def join_line(campaign, volunteer, phone: str, *, base: str, now=None) -> Seat:
     line = connected_line(campaign)
     if line is None:
         raise TelephonyError("This campaign's calls are made from your own phone.")
-    number = _e164(phone, "Your number")
+    try:
+        rules.check_can_call(campaign, volunteer)
+    except rules.CallingError as exc:
+        raise TelephonyError(str(exc)) from exc
     seat = live_seat(campaign, volunteer)
     if seat is not None:
         return seat
+    number = volunteer_number(phone, line)
+    recent = Seat.objects.filter(
+        campaign=campaign, volunteer=volunteer, started_at__gte=now - dt.timedelta(hours=1)
+    )
+    if recent.count() >= settings.RINGROUND_LINE_RINGS_PER_HOUR:
+        raise TelephonyError(
+            "The line has rung you many times this hour: wait a while, or call from your own phone."
+        )
     try:
         seat = Seat.objects.create(
             campaign=campaign, volunteer=volunteer, phone=number, started_at=now
@@ -294,6 +334,26 @@ def join_line(campaign, volunteer, phone: str, *, base: str, now=None) -> Seat:
     seat.save(update_fields=["call_sid"])
     record_event(volunteer, "telephony.joined_line", seat, campaign=campaign.public_id)
     return seat
+
+
+CALLABLE_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def volunteer_number(raw: str, line: Line) -> str:
+    """A number the line may ring at the campaign's cost: a mobile or a landline in the caller
+    ID's own country, never a premium-rate, shared-cost or foreign number."""
+    number = _e164(raw, "Your number")
+    parsed = phonenumbers.parse(number)
+    if phonenumbers.number_type(parsed) not in CALLABLE_TYPES:
+        raise TelephonyError("Give a mobile or landline number: the line rings no other kind.")
+    home = phonenumbers.region_code_for_number(phonenumbers.parse(line.caller_id))
+    if phonenumbers.region_code_for_number(parsed) != home:
+        raise TelephonyError(f"Give a number in the line's own country ({home}).")
+    return number
 
 
 def leave_line(seat: Seat, now=None) -> None:
