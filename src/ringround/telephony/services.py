@@ -776,3 +776,38 @@ def callbacks_for(team, limit: int = 50):
         .select_related("contact")
         .order_by("-received_at", "-pk")[:limit]
     )
+
+
+# --- what the line keeps of people ------------------------------------------------------------
+
+NUMBERS_KEPT = dt.timedelta(days=4)  # long enough for the 72-hour rule, no longer
+
+
+def forget_contact(public_id: str) -> int:
+    """A contact was erased: the line's copies of their number (dialed legs, call-backs and
+    their messages) go too. Listens for ``events.contact_erased`` (connected in ``apps.py``)."""
+    legs = Leg.objects.filter(target__contact__public_id=public_id).update(phone="")
+    calls = InboundCall.objects.filter(contact__public_id=public_id).update(
+        phone="", recording_url="", recording_seconds=None, contact=None
+    )
+    return legs + calls
+
+
+def contact_erased(sender, public_id, **kwargs) -> None:
+    forget_contact(public_id)
+
+
+def forget_old_numbers(now=None) -> int:
+    """Numbers are kept only as long as a rule needs them: dialed numbers past the 72-hour
+    rest, volunteers' numbers once off the line, call-backs' numbers and messages after the
+    same days (the figures stay)."""
+    cutoff = (now or timezone.now()) - NUMBERS_KEPT
+    return (
+        Leg.objects.filter(placed_at__lt=cutoff).exclude(phone="").update(phone="")
+        + Seat.objects.filter(state=SeatState.ENDED, started_at__lt=cutoff)
+        .exclude(phone="")
+        .update(phone="")
+        + InboundCall.objects.filter(received_at__lt=cutoff)
+        .exclude(phone="", recording_url="")
+        .update(phone="", recording_url="")
+    )

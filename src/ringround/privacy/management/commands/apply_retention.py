@@ -1,6 +1,7 @@
 """Erase the personal data of contacts whose campaigns all finished long enough ago, and purge
 what imports keep (previews, rejected rows, abandoned uploads) once it is no longer useful,
-and export files older than RINGROUND_EXPORTS_KEEP_HOURS.
+export files older than RINGROUND_EXPORTS_KEEP_HOURS, and the phone line's numbers once no rule
+needs them.
 
 Run it daily (cron, a systemd timer): ``ringround manage apply_retention``."""
 
@@ -10,6 +11,7 @@ from ringround.accounts import limits
 from ringround.imports import copies
 from ringround.privacy import services
 from ringround.reports import exports
+from ringround.telephony import services as telephony
 
 
 class Command(BaseCommand):
@@ -34,6 +36,10 @@ class Command(BaseCommand):
             )
             expired = exports.purge_exports()
             self.stdout.write(f"Exports: {expired} past their keep time deleted.")
+            forgotten = telephony.forget_old_numbers() + telephony.forget_old_receipts()
+            self.stdout.write(
+                f"Phone line: {forgotten} numbers and receipts past their days forgotten."
+            )
         days = options["days"] if options["days"] is not None else services.retention_days()
         if days < 0:
             raise CommandError("--days must be 0 (off) or more.")
