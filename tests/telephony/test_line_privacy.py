@@ -11,7 +11,7 @@ from ringround.privacy.services import erase_contact
 from ringround.telephony import services
 from ringround.telephony.models import InboundCall, Leg, Seat
 from tests.factories import make_volunteer, open_campaign
-from tests.telephony.bridge import start_fake, bridge_line
+from tests.telephony.bridge import bridge_line, start_fake
 
 pytestmark = pytest.mark.django_db
 
