@@ -196,6 +196,7 @@ def test_every_page_as_every_role_is_accessible_and_thumb_sized(
         ("campaign-outcomes", "outcomes/"),
         ("campaign-volunteers", "invite/"),
         ("campaign-results", "results/"),
+        ("campaign-dialing", "dialing/"),
     ]:
         tour.visit(name, f"/campaigns/{cid}/{path}")
     tour.visit("campaign-new", "/campaigns/new/", heading="New campaign")
@@ -207,6 +208,9 @@ def test_every_page_as_every_role_is_accessible_and_thumb_sized(
     tour.menu("Team")
     expect(page.get_by_role("heading", name=DEMO_TEAM)).to_be_visible()
     tour.shot("team")
+    page.get_by_role("link", name="Phone line").click()
+    expect(page.get_by_role("heading", name=f"{DEMO_TEAM}: phone line")).to_be_visible()
+    tour.shot("team-line")
     tour.menu("Account")
     tour.shot("organiser-account")
     tour.log_out()

@@ -12,7 +12,7 @@ class LineForm(forms.Form):
         required=False,
         max_length=32,
         help_text="The number contacts see, e.g. 020 7946 0000. It must ring back to this line: "
-        "point the number's voice address at the one shown below.",
+        "point the number's voice address at the one this page shows once the line is saved.",
     )
     caller_name = forms.CharField(
         label="Who is calling",
