@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -667,3 +669,111 @@ def test_the_fake_runs_alone_and_prints_what_to_configure():
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_gather_without_an_action_posts_back_to_its_own_document(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=1, talk_seconds=None))
+    app.answer(
+        "/menu",
+        lambda params: (
+            response(say(f"You chose {params['Digits']}."))
+            if "Digits" in params
+            else response(gather(say("Choose."), num_digits=1))
+        ),
+    )
+    sid = ring(fake, app, CONTACT, answer="/menu")
+    fake.advance(2)
+    fake.press(sid, "7")
+    assert [p.get("Digits") for p in app.posts_to("/menu")] == [None, "7"]
+    assert fake.call(sid).said[-1][1] == "You chose 7."
+
+
+# -- The app inside a callback ---------------------------------------------------------------------
+
+
+def test_the_app_may_use_the_rest_api_from_inside_a_callback(fake, app):
+    """The fake lets go of its lock while a callback is out, so a view that hangs up or redirects
+    the call while answering a callback does not deadlock; the change runs in the same advance."""
+    bridge = bridge_for(fake)
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=2, talk_seconds=None))
+    app.answer("/answer", response(pause(60)))
+
+    def on_status(params):
+        if params["CallStatus"] == "in-progress":
+            bridge.hang_up(params["CallSid"])
+        return ""
+
+    app.answer("/status", on_status)
+    sid = ring(fake, app, CONTACT)
+    fake.advance(2)
+    assert fake.call(sid).status == "completed" and fake.call(sid).ended_at == 2
+
+
+def test_a_callback_that_raises_fails_the_call_and_says_why(fake, app):
+    def broken(params):
+        raise ZeroDivisionError("the view is broken")
+
+    app.answer("/answer", broken)
+    sid = ring(fake, app, CONTACT)
+    fake.advance(6)
+    assert fake.call(sid).status == "failed"
+    assert "ZeroDivisionError: the view is broken" in fake.call(sid).errors[0]
+    assert any("the view is broken" in error for error in fake.errors)
+
+
+def test_advancing_from_inside_a_callback_is_an_error_not_a_deadlock(fake, app):
+    app.answer("/status", lambda params: fake.advance(1) or "")
+    ring(fake, app, CONTACT)
+    fake.advance(0)
+    assert any("advance() was called from inside a callback" in e for e in fake.errors)
+
+
+def test_acting_on_an_unknown_call_says_so(fake):
+    with pytest.raises(KeyError, match="the fake placed no call"):
+        fake.press("CA" + "0" * 32, "1")
+    with pytest.raises(KeyError, match="the fake placed no call"):
+        fake.hang_up("CA" + "0" * 32)
+
+
+# -- Control from another process ----------------------------------------------------------------
+
+
+def control(fake, action, method="POST", **params):
+    data = urllib.parse.urlencode(params).encode() if method == "POST" else None
+    request = urllib.request.Request(f"{fake.base_url}/_fake/{action}", data=data, method=method)
+    token = base64.b64encode(f"{fake.account_sid}:{AUTH_TOKEN}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=2) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_demo_in_another_process_can_play_the_people(fake, app):
+    assert control(fake, "behave", Number=CONTACT, Answer="human", RingSeconds="2")[0] == 200
+    assert control(fake, "incoming", Number=CAMPAIGN, VoiceUrl=app.url("/incoming"))[0] == 200
+    app.answer("/answer", response(gather(say("Press a key."), num_digits=1, action="/k")))
+    app.answer("/incoming", response(say("Hello caller."), pause(30)))
+    sid = ring(fake, app, CONTACT)
+    control(fake, "advance", Seconds="3")
+    control(fake, "press", CallSid=sid, Digits="9")
+    assert app.posts_to("/k")[0]["Digits"] == "9"
+
+    status, created = control(fake, "ring_in", From=OTHER, To=CAMPAIGN)
+    assert status == 201 and fake.call(created["sid"]).direction == "inbound"
+    control(fake, "hang_up", CallSid=created["sid"])
+    status, listing = control(fake, "calls", method="GET")
+    assert status == 200
+    assert {c["sid"]: c["status"] for c in listing["calls"]}[created["sid"]] == "completed"
+
+
+def test_control_needs_the_accounts_credentials_and_good_input(fake):
+    request = urllib.request.Request(f"{fake.base_url}/_fake/calls")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=2)
+    assert refused.value.code == 401
+    assert control(fake, "behave", Number=CONTACT, Answer="maybe")[0] == 400
+    assert control(fake, "press", Digits="1")[0] == 400
+    assert control(fake, "ring_in", From=OTHER, To="+441632960999")[0] == 400
+    assert control(fake, "explode")[0] == 404

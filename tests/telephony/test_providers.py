@@ -285,3 +285,25 @@ def test_a_second_fake_with_another_token_is_not_trusted(app):
     request = app.received[0]
     ours = TwilioBridge("http://127.0.0.1:9", ACCOUNT_SID, AUTH_TOKEN)
     assert not ours.is_signed(request["url"], request["params"], request["signature"])
+
+
+def test_a_refusal_never_quotes_the_number_dialled(fake, app):
+    number = "+4477009001234567"  # too long for E.164: Twilio's message quotes it back
+    with pytest.raises(ProviderError) as refused:
+        bridge_for(fake).place_call(a_dial(app, to=number))
+    assert str(refused.value) == "the provider refused (400): 21211 invalid To"
+    assert number in refused.value.detail  # kept for whoever debugs, never shown
+
+
+def test_an_unknown_refusal_is_shown_with_its_numbers_scrubbed(receiver):
+    path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    message = '{"code": 29999, "message": "Cannot call +44 7700 900123 from (020) 7946-0999 now"}'
+    receiver.answer(path, (503, message))
+    bridge = TwilioBridge(receiver.base_url, ACCOUNT_SID, AUTH_TOKEN, timeout=2)
+    with pytest.raises(ProviderError) as refused:
+        bridge.place_call(Dial(CONTACT, CAMPAIGN, "http://a/answer", "http://a/status"))
+    assert (
+        str(refused.value)
+        == "the provider refused (503): 29999 Cannot call [number] from [number] now"
+    )
+    assert refused.value.code == 29999 and refused.value.status == 503

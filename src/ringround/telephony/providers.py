@@ -32,16 +32,18 @@ ParamValue = str | list[str] | tuple[str, ...]
 
 
 class ProviderError(Exception):
-    """The provider refused, failed or could not be reached; the message says which, plainly.
+    """The provider refused, failed or could not be reached; the message says which, plainly,
+    and never quotes a phone number, so it may be shown to a volunteer or logged.
 
     ``code`` is the provider's own error code when it gave one (e.g. 21211 for an invalid ``To``),
-    ``status`` the HTTP status when there was one.
+    ``status`` the HTTP status when there was one, ``detail`` the provider's raw message.
     """
 
     def __init__(self, message: str, *, code: int | None = None, status: int | None = None):
         super().__init__(message)
         self.code = code
         self.status = status
+        self.detail = ""  # the provider's own words, which may quote a number: never show them
 
 
 @dataclass(frozen=True)
@@ -228,10 +230,37 @@ class TwilioBridge:
             raise ProviderError("the provider answered with something that is not JSON") from error
 
 
+#: Short, number-free words for the refusals the app is likely to meet. The provider's own
+#: message often quotes the number dialled, which must not reach a volunteer's page or a log.
+KNOWN_CODES = {
+    20003: "wrong account or token",
+    20404: "no such call",
+    21201: "no number to call",
+    21210: "the caller ID is not verified for this account",
+    21211: "invalid To",
+    21212: "invalid caller ID",
+    21213: "no caller ID",
+    21214: "the number cannot be reached",
+    21215: "calls to that country are not enabled",
+    21216: "the number is blocked",
+    21217: "invalid To",
+    21205: "invalid answer URL",
+    21220: "the call is not in progress",
+}
+
+PHONE_LIKE = re.compile(r"[+(]?\d[\d ().-]{5,}\d")
+
+
+def scrub_numbers(text: str) -> str:
+    """Replace anything that looks like a phone number, so an error can be shown and logged."""
+    return PHONE_LIKE.sub("[number]", text)
+
+
 def _refusal(error: urllib.error.HTTPError) -> ProviderError:
-    """Turn a provider's 4xx/5xx answer into a ProviderError carrying its code and message."""
+    """Turn a provider's 4xx/5xx answer into a ProviderError carrying its code; the text says
+    what went wrong without the number dialled (the raw message is kept in ``detail``)."""
     code = None
-    message = error.reason if isinstance(error.reason, str) else ""
+    detail = error.reason if isinstance(error.reason, str) else ""
     try:
         body = json.loads(error.read().decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
@@ -240,10 +269,13 @@ def _refusal(error: urllib.error.HTTPError) -> ProviderError:
         if isinstance(body.get("code"), int):
             code = body["code"]
         if isinstance(body.get("message"), str) and body["message"]:
-            message = body["message"]
-    detail = " ".join(str(part) for part in (code, message) if part not in (None, ""))
-    return ProviderError(
-        f"the provider refused ({error.code}): {detail or 'no reason given'}",
+            detail = body["message"]
+    words = KNOWN_CODES.get(code) or scrub_numbers(detail)[:200]
+    text = " ".join(str(part) for part in (code, words) if part not in (None, ""))
+    refusal = ProviderError(
+        f"the provider refused ({error.code}): {text or 'no reason given'}",
         code=code,
         status=error.code,
     )
+    refusal.detail = detail
+    return refusal
