@@ -388,6 +388,7 @@ def test_a_participant_with_end_conference_on_exit_ends_the_others_legs(fake, ap
     fake.hang_up(volunteer)
 
     assert fake.conference_members("room-2") == []
+    assert fake.conference("room-2").ended_at == 20
     assert app.posts_to("/contact-left")[0]["CallSid"] == contact
     assert fake.call(contact).said == [(17.0, "Thank you, goodbye.")]
     fake.advance(2)
@@ -560,6 +561,14 @@ def test_an_inbound_call_can_be_rejected(fake, app):
     app.answer("/incoming", response(element("Reject", reason="busy")))
     sid = fake.ring_in(CONTACT, CAMPAIGN)
     assert fake.call(sid).status == "busy" and fake.call(sid).answered_at is None
+
+
+def test_a_reject_after_the_call_was_answered_just_hangs_up(fake, app):
+    fake.set_incoming(CAMPAIGN, app.url("/incoming"))
+    app.answer("/incoming", response(say("One moment."), element("Reject", reason="busy")))
+    sid = fake.ring_in(CONTACT, CAMPAIGN)
+    fake.advance(5)
+    assert fake.call(sid).status == "completed" and fake.call(sid).duration == 0
 
 
 def test_ringing_a_number_that_is_not_configured_is_refused(fake):

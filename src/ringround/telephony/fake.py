@@ -200,6 +200,12 @@ class FakeCall:
     fetches: tuple[float, int] = (-1.0, 0)
     hangs_up_at: float | None = None
 
+    def __repr__(self) -> str:
+        return (
+            f"<FakeCall {self.sid} {self.direction} to={self.to} from={self.from_} "
+            f"status={self.status} answered_at={self.answered_at} ended_at={self.ended_at}>"
+        )
+
     @property
     def from_shown(self) -> str:
         return self.from_
@@ -882,7 +888,11 @@ class FakeProvider:
         self._end(call, "completed")
 
     def _verb_reject(self, call: FakeCall, verb: ET.Element) -> None:
-        self._end(call, "busy" if verb.get("reason") == "busy" else "no-answer")
+        """Only a first verb keeps an inbound call from being answered; later, it hangs up."""
+        if call.answered_at is not None:
+            self._end(call, "completed")
+        else:
+            self._end(call, "busy" if verb.get("reason") == "busy" else "no-answer")
 
     def _verb_redirect(self, call: FakeCall, verb: ET.Element) -> None:
         target = urllib.parse.urljoin(call.document_url or "", (verb.text or "").strip())
@@ -1013,12 +1023,13 @@ class FakeProvider:
             return
         room.ended_at = self.now
         others, room.members = list(room.members), []
+        for sid in others:
+            self._conference_event(room, "participant-leave", self._calls[sid])
         self._conference_event(room, "conference-end", None)
         for sid in others:
             other = self._calls[sid]
             here = other.activity
             if other.live and isinstance(here, _InConference) and here.conference is room:
-                self._conference_event(room, "participant-leave", other)
                 other.activity = None
                 other.generation += 1
                 if here.action:
