@@ -27,6 +27,9 @@ MIN_RING_SECONDS = 15
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 
 CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: The provider's answers are small JSON documents; anything bigger is not the provider.
+MAX_ANSWER_BYTES = 1_000_000
 
 ParamValue = str | list[str] | tuple[str, ...]
 
@@ -122,6 +125,31 @@ def _url_variants(url: str) -> list[str]:
     return variants
 
 
+def check_base_url(url: str) -> str:
+    """The provider's API address, if it is safe to send the account's token to: https, or
+    plain http only to this machine (the local fake). Raises ValueError saying what is wrong."""
+    parts = urllib.parse.urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "The provider's address must be a web address such as https://api.twilio.com"
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("The provider's address must not carry a password, query or fragment")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise ValueError("The provider's address must use https (plain http only to this machine)")
+    return url.rstrip("/")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """The provider's API never redirects; following one would resend the token elsewhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
+
+
 class OwnPhone:
     """The volunteer calls from their own phone via a ``tel:`` link: nothing to place or sign."""
 
@@ -200,6 +228,10 @@ class TwilioBridge:
         return f"{self.base_url}/2010-04-01/Accounts/{account}/Calls/{call_id}.json"
 
     def _post(self, url: str, params: Iterable[tuple[str, str]]) -> dict:
+        try:
+            check_base_url(self.base_url)
+        except ValueError as error:
+            raise ProviderError(str(error)) from None
         data = urllib.parse.urlencode(list(params)).encode("utf-8")
         credentials = f"{self.account_sid}:{self.auth_token}".encode()
         request = urllib.request.Request(
@@ -213,8 +245,8 @@ class TwilioBridge:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
+            with _opener.open(request, timeout=self.timeout) as response:
+                raw = response.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as error:
             raise _refusal(error) from None
         except TimeoutError as error:
@@ -224,6 +256,8 @@ class TwilioBridge:
             if isinstance(reason, TimeoutError):
                 raise ProviderError(f"the provider did not answer in {self.timeout:g} s") from error
             raise ProviderError(f"the provider could not be reached: {reason}") from error
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ProviderError("the provider answered with far more than a call's details")
         try:
             return json.loads(raw.decode("utf-8") or "{}")
         except (UnicodeDecodeError, ValueError) as error:
@@ -262,7 +296,7 @@ def _refusal(error: urllib.error.HTTPError) -> ProviderError:
     code = None
     detail = error.reason if isinstance(error.reason, str) else ""
     try:
-        body = json.loads(error.read().decode("utf-8"))
+        body = json.loads(error.read(MAX_ANSWER_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         body = None
     if isinstance(body, dict):
