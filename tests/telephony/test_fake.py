@@ -3,6 +3,7 @@ through TwilioBridge over real HTTP as the app will drive it."""
 
 import base64
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -786,3 +787,26 @@ def test_control_needs_the_accounts_credentials_and_good_input(fake):
     assert control(fake, "press", Digits="1")[0] == 400
     assert control(fake, "ring_in", From=OTHER, To="+441632960999")[0] == 400
     assert control(fake, "explode")[0] == 404
+
+
+def test_twiml_text_is_escaped_and_read_back_whole(fake, app):
+    tricky = 'Vote "Green" & <not> them'
+    app.answer("/answer", response(say(tricky), dial(conference("room & <4>"))))
+    sid = ring(fake, app, CONTACT)
+    fake.advance(6)
+    assert fake.call(sid).said == [(0.0, tricky)]
+    fake.advance(5)
+    assert fake.conference_members("room & <4>") == [sid]
+
+
+def test_an_app_that_cannot_be_reached_fails_the_call_and_says_why(fake_over_http):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    sid = bridge_for(fake_over_http).place_call(
+        Dial(CONTACT, CAMPAIGN, f"{gone}/answer", f"{gone}/status")
+    )
+    fake_over_http.advance(10)
+    call = fake_over_http.call(sid)
+    assert call.status == "failed" and "11200" in call.errors[0]
+    assert "Connection refused" in call.errors[0] or "URLError" in call.errors[0]
