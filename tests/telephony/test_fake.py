@@ -107,6 +107,13 @@ def test_calls_that_are_not_answered_end_with_twilios_status(fake, app, behaviou
     assert app.posts_to("/answer") == []
 
 
+def test_a_behaviour_set_after_placing_but_before_ringing_applies(fake, app):
+    sid = ring(fake, app, CONTACT)
+    fake.behave(CONTACT, Behaviour("busy", ring_seconds=1))
+    fake.advance(2)
+    assert fake.call(sid).status == "busy"
+
+
 def test_a_failed_call_never_rings(fake, app):
     fake.behave(CONTACT, Behaviour("failed"))
     sid = ring(fake, app, CONTACT)

@@ -11,6 +11,10 @@ Callbacks are real HTTP POSTs (urllib) signed with ``request_signature``, or, wh
 given, a call ``deliver(url, params, signature) -> (status_code, body_text)`` so a Django test can
 route them through its test Client.
 
+What it leaves out (Twilio does more): a <Dial> rings only its first <Number>; <Record> ends on
+hang-up, a key or maxLength, not on silence; <Conference waitUrl> is not fetched; TwiML is always
+fetched with POST; <Dial timeLimit>, <Enqueue>, <Connect>, <Sip> and <Client> are not known.
+
 Threads: one lock guards the fake's state; only the thread running ``advance`` changes calls, and
 it lets go of the lock while a callback is in flight, so the app may call the REST API (redirect,
 hang up) from inside a callback without a deadlock: such requests only schedule events, which the
@@ -659,6 +663,7 @@ class FakeProvider:
     def _start_outbound(self, call: FakeCall) -> None:
         if not call.live:
             return
+        call.behaviour = self.behaviour_for(call.to)  # as set when it starts ringing
         self._set_status(call, "initiated")
         self._status_callback(call, "initiated")
         if not call.live:
