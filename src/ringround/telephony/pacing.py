@@ -134,8 +134,9 @@ def safe_total_lines(
     estimate += FALSE_POSITIVE_HEDGE * math.sqrt(estimate)
     slack = target * (record.live_answered + estimate) - (record.abandoned + estimate)
     most = math.floor((waiting + slack) / (1 - target) + 1e-9)
-    if amd_false_positive_rate > 0:
-        most = min(most, math.floor(slack / (amd_false_positive_rate * (1 - target)) + 1e-9))
+    per_line = max(0.0, amd_false_positive_rate) * (1 - target)
+    if per_line * most > slack:  # (so per_line > 0 and the division is finite)
+        most = math.floor(slack / per_line + 1e-9)
     return max(waiting, most)
 
 
