@@ -294,8 +294,34 @@ def test_an_evening_needs_volunteers_and_time():
         simulate(Mode.POWER, 3, hours=0)
 
 
-def test_shorter_ring_is_never_below_ofcoms_fifteen_seconds_in_the_assumptions():
-    assert Assumptions().ring_seconds >= pacing.MIN_RING_SECONDS
+# --- ring time -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "mode, configured, rings",
+    [
+        (Mode.PREVIEW, 30, 30),
+        (Mode.POWER, 45, 45),
+        (Mode.PREDICTIVE, 30, 20),
+        (Mode.PREDICTIVE, 18, 18),
+        (Mode.PREVIEW, 10, 15),
+        (Mode.POWER, 0, 15),
+        (Mode.PREDICTIVE, 5, 15),
+    ],
+)
+def test_lines_ring_at_least_fifteen_seconds_and_predictive_ones_at_most_twenty(
+    mode, configured, rings
+):
+    assert pacing.ring_seconds(mode, configured) == rings
+
+
+def test_the_simulation_rings_predictive_lines_out_as_the_pacing_says():
+    short = simulate(Mode.PREDICTIVE, 5, hours=0.25, seed=5)
+    long = simulate(
+        Mode.PREDICTIVE, 5, hours=0.25, seed=5, assumptions=Assumptions(short_predictive_ring=False)
+    )
+    assert short.figures() != long.figures()
+    assert short.attempts > long.attempts  # lines that ring out sooner free their place sooner
 
 
 @pytest.mark.parametrize("module", [pacing, simulation])

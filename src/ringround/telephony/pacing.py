@@ -32,6 +32,9 @@ class Mode(enum.StrEnum):
 CAP = 0.03  # Ofcom: abandoned calls at most 3 % of live-answered calls, per campaign per 24 hours
 TARGET = 0.029  # the worst case the pacing plans to: always short of the cap
 MIN_RING_SECONDS = 15  # Ofcom: an unanswered call rings at least this long
+# A predictive line rings out sooner than the line's setting: while it rings it holds part of the
+# abandonment budget, and few people answer after 20 seconds (see ``ring_seconds``).
+PREDICTIVE_RING_SECONDS = 20
 ABANDON_MESSAGE_WITHIN = 2.0  # seconds: the recorded message after an abandoned call starts by then
 
 # The false positives that really fell may be more than their estimate, and on a small phone
@@ -111,6 +114,18 @@ def worst_case_rate(
     more = max(0.0, amd_false_positive_rate) * lines
     machines = (abandoned + more) / (live + more) if live + more else 0.0
     return max(people, machines)
+
+
+def ring_seconds(mode: Mode | str, configured: float) -> float:
+    """How long a line of this mode rings before it is given up as unanswered: the line's
+    setting, never under Ofcom's 15 seconds; and for predictive lines at most
+    ``PREDICTIVE_RING_SECONDS``, since every second a line rings beyond the volunteers it holds
+    a worst-case abandonment, and the budget it holds would start lines more likely to answer.
+    (bench/dialer: at 20 seconds against 30 predictive reaches about a fifth more people.)"""
+    ring = max(float(MIN_RING_SECONDS), float(configured))
+    if Mode(mode) is Mode.PREDICTIVE:
+        ring = min(ring, float(max(MIN_RING_SECONDS, PREDICTIVE_RING_SECONDS)))
+    return ring
 
 
 def power_lines(floor: Floor) -> int:

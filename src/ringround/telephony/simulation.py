@@ -7,7 +7,8 @@ volunteers the way the app counts stored rows (a ``Floor`` of the phone bank now
 says, so the figures are the real code's. Pure Python: no Django, no database, no clock.
 
 What a line does is drawn when it is dialed: about a fifth are answered (a quarter of those by
-an answering machine), after a ring of about 9 seconds; of the rest some are busy or fail within
+an answering machine), after a ring of about 9 seconds, unless it rings out first (after
+``pacing.ring_seconds``: predictive lines sooner); of the rest some are busy or fail within
 seconds and the others ring out. In power and predictive modes answering-machine detection
 decides within 2 seconds and hangs up on machines, and takes a few people for machines (its
 false positives, which Ofcom counts as abandoned). A person is joined to the volunteer who has
@@ -24,7 +25,15 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
-from .pacing import Floor, Mode, Record24h, abandonment_rate, lines_to_dial, worst_case_rate
+from .pacing import (
+    Floor,
+    Mode,
+    Record24h,
+    abandonment_rate,
+    lines_to_dial,
+    ring_seconds,
+    worst_case_rate,
+)
 
 RECENT_SECONDS = 30 * 60  # the Floor's recent figures: the last 30 minutes
 RECORD_SECONDS = 24 * 3600  # Ofcom's period
@@ -38,6 +47,7 @@ class Assumptions:
     machine_share: float = 0.25  # of answered lines, answering machines
     busy_share: float = 0.10  # of unanswered lines, busy or failed within seconds
     ring_seconds: float = 30.0  # an unanswered line rings this long (the line's setting, >= 15)
+    short_predictive_ring: bool = True  # predictive lines ring out per ``pacing.ring_seconds``
     answer_after_seconds: float = 9.0  # mean ring before an answer
     talk_seconds: float = 60.0  # mean; log-normal, so a long tail
     talk_spread: float = 0.9  # sigma of log(talk)
@@ -179,6 +189,9 @@ class _Bank:
         self.held: deque[_Line] = deque()  # people answered, waiting (< 2 s) for a volunteer
         self.queue: list = []
         self.order = itertools.count()
+        self.ring_out = ring_seconds(
+            mode if a.short_predictive_ring else Mode.POWER, a.ring_seconds
+        )
         self.evening = Evening(
             mode=str(mode),
             volunteers=volunteers,
@@ -241,13 +254,13 @@ class _Bank:
         self.attempts.add(now)
         roll = self.rng.random()
         ring = max(2.0, self.lognormal(a.answer_after_seconds, 0.5))
-        if roll < a.answer_rate and ring < a.ring_seconds:  # later answers miss the ring-out
+        if roll < a.answer_rate and ring < self.ring_out:  # later answers miss the ring-out
             machine = self.rng.random() < a.machine_share
             self.at(now + ring, self.answered, line, machine)
         elif self.rng.random() < a.busy_share:
             self.at(now + self.rng.uniform(2.0, 6.0), self.unanswered, line)
         else:
-            self.at(now + a.ring_seconds, self.unanswered, line)
+            self.at(now + self.ring_out, self.unanswered, line)
 
     def finish_line(self, line: _Line) -> None:
         line.ended = True
