@@ -243,6 +243,7 @@ def test_a_simulated_evening_keeps_abandonment_within_three_per_cent(evenings, m
     evening = evenings[(mode, volunteers)]
     assert evening.attempts > 0 and evening.conversations > 0
     assert evening.abandonment_rate <= CAP
+    assert evening.highest_rate <= CAP  # at every second of the evening, not only at its end
     assert evening.highest_worst_case <= TARGET + 1e-12
     if mode is Mode.PREVIEW:
         assert evening.abandoned == 0 and evening.machine_answered == 0

@@ -37,6 +37,7 @@ from .pacing import (
 
 RECENT_SECONDS = 30 * 60  # the Floor's recent figures: the last 30 minutes
 RECORD_SECONDS = 24 * 3600  # Ofcom's period
+RATE_SETTLES_AFTER = 100  # live answers before the running rate means something
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,9 @@ class Evening:
     abandoned: int = 0
     machine_answered: int = 0  # machine verdicts (false positives included)
     false_positives: int = 0  # people detection took for machines (known only here)
-    highest_rate: float = 0.0  # the record's rate at its highest, second by second
+    # the record's rate at its highest, second by second, once RATE_SETTLES_AFTER people have
+    # answered (before, a single machine verdict reads as 100 %: its false positive over itself)
+    highest_rate: float = 0.0
     highest_worst_case: float = 0.0  # the worst case of the lines ringing, at its highest
     most_lines_per_volunteer: float = 0.0
     amd_false_positive_rate: float = 0.02
@@ -376,7 +379,9 @@ class _Bank:
         floor = self.floor(now)
         record = self.record(now)
         e = self.evening
-        e.highest_rate = max(e.highest_rate, abandonment_rate(record, e.amd_false_positive_rate))
+        if record.live_answered >= RATE_SETTLES_AFTER:
+            rate = abandonment_rate(record, e.amd_false_positive_rate)
+            e.highest_rate = max(e.highest_rate, rate)
         n = lines_to_dial(
             self.mode, floor, record, amd_false_positive_rate=self.a.amd_false_positive_rate
         )
