@@ -288,11 +288,20 @@ def test_the_simulation_paces_through_lines_to_dial(monkeypatch):
     assert max(f.ringing for _, f, _ in asked) > 0
 
 
+def test_the_rolling_record_carries_one_evening_into_the_next_within_the_cap():
+    evening = simulate(Mode.PREDICTIVE, 5, hours=1, seed=2, evenings=2)
+    assert evening.evenings == 2 and evening.volunteer_hours == 10
+    assert evening.highest_rate <= CAP
+    assert evening.abandonment_rate <= CAP
+
+
 def test_an_evening_needs_volunteers_and_time():
     with pytest.raises(ValueError):
         simulate(Mode.POWER, 0)
     with pytest.raises(ValueError):
         simulate(Mode.POWER, 3, hours=0)
+    with pytest.raises(ValueError):
+        simulate(Mode.POWER, 3, hours=25)
 
 
 # --- ring time -------------------------------------------------------------------------------

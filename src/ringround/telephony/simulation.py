@@ -36,7 +36,7 @@ from .pacing import (
 )
 
 RECENT_SECONDS = 30 * 60  # the Floor's recent figures: the last 30 minutes
-RECORD_SECONDS = 24 * 3600  # Ofcom's period
+DAY = RECORD_SECONDS = 24 * 3600  # Ofcom's period
 RATE_SETTLES_AFTER = 100  # live answers before the running rate means something
 
 
@@ -76,6 +76,7 @@ class Evening:
     volunteers: int
     hours: float
     seed: int
+    evenings: int = 1
     attempts: int = 0
     conversations: int = 0  # people joined to a volunteer
     talk_seconds: float = 0.0
@@ -92,7 +93,7 @@ class Evening:
 
     @property
     def volunteer_hours(self) -> float:
-        return self.volunteers * self.hours
+        return self.volunteers * self.hours * self.evenings
 
     @property
     def contacts_per_volunteer_hour(self) -> float:
@@ -122,6 +123,7 @@ class Evening:
             "mode": self.mode,
             "volunteers": self.volunteers,
             "hours": self.hours,
+            "evenings": self.evenings,
             "seed": self.seed,
             "attempts": self.attempts,
             "contacts_reached": self.conversations,
@@ -182,11 +184,14 @@ class _Window:
 class _Bank:
     """One phone bank on one evening: the volunteers, the lines, the events."""
 
-    def __init__(self, mode: Mode, volunteers: int, hours: float, seed: int, a: Assumptions):
+    def __init__(
+        self, mode: Mode, volunteers: int, hours: float, seed: int, a: Assumptions, evenings: int
+    ):
         self.mode = mode
         self.a = a
         self.rng = random.Random(f"{seed}-{mode}-{volunteers}")
-        self.end = hours * 3600
+        self.length = hours * 3600
+        self.evenings = evenings
         self.volunteers = [_Volunteer() for _ in range(volunteers)]
         self.lines: set[_Line] = set()
         self.held: deque[_Line] = deque()  # people answered, waiting (< 2 s) for a volunteer
@@ -200,6 +205,7 @@ class _Bank:
             volunteers=volunteers,
             hours=hours,
             seed=seed,
+            evenings=evenings,
             amd_false_positive_rate=a.amd_false_positive_rate,
         )
         recent = RECENT_SECONDS
@@ -329,7 +335,7 @@ class _Bank:
     def join(self, now: float, line: _Line, volunteer: _Volunteer) -> None:
         line.joined = True
         talk = self.lognormal(self.a.talk_seconds, self.a.talk_spread)
-        if line.answered_at < self.end:  # dialing stops at the end; later answers not counted
+        if self.calling(line.answered_at):  # dialing stops at the end; later answers not counted
             self.evening.conversations += 1
             self.evening.talk_seconds += talk
         if volunteer.line is not None and volunteer.line is not line:
@@ -362,12 +368,12 @@ class _Bank:
         if self.held and self.mode is not Mode.PREVIEW:
             self.join(now, self.held.popleft(), volunteer)
             return
-        if self.mode is Mode.PREVIEW and now < self.end:
+        if self.mode is Mode.PREVIEW and self.calling(now):
             volunteer.state = "busy"  # reading the next card
             self.at(now + self.lognormal(self.a.read_seconds, 0.5), self.press_call, volunteer)
 
     def press_call(self, now: float, volunteer: _Volunteer) -> None:
-        if now >= self.end:
+        if not self.calling(now):
             volunteer.state = "waiting"
             return
         volunteer.state = "waiting"
@@ -402,13 +408,19 @@ class _Bank:
             )
             e.highest_worst_case = max(e.highest_worst_case, worst)
 
+    def calling(self, now: float) -> bool:
+        """Within an evening: from the same time each day, for its length."""
+        return now < self.evenings * DAY and now % DAY < self.length
+
     def run(self) -> Evening:
-        if self.mode is Mode.PREVIEW:
-            for volunteer in self.volunteers:
-                self.free(0.0, volunteer)
-        else:
-            for second in range(int(self.end)):
-                self.at(float(second), self.pace)
+        for evening in range(self.evenings):
+            start = evening * DAY
+            if self.mode is Mode.PREVIEW:
+                for volunteer in self.volunteers:
+                    self.at(start, self.free, volunteer)
+            else:
+                for second in range(int(self.length)):
+                    self.at(start + second, self.pace)
         while self.queue:
             when, _, action, args = heapq.heappop(self.queue)
             action(when, *args)
@@ -422,9 +434,12 @@ def simulate(
     hours: float = 3.0,
     seed: int = 1,
     assumptions: Assumptions | None = None,
+    evenings: int = 1,
 ) -> Evening:
-    """One evening of ``volunteers`` on the line in ``mode``; dialing stops at the end, calls
+    """An evening of ``volunteers`` on the line in ``mode`` (or several, a day apart, so the
+    rolling 24-hour record carries one into the next); dialing stops at the end of each, calls
     already placed run their course."""
-    if volunteers < 1 or hours <= 0:
-        raise ValueError("an evening needs at least one volunteer and some time")
-    return _Bank(Mode(mode), volunteers, hours, seed, assumptions or Assumptions()).run()
+    if volunteers < 1 or hours <= 0 or hours > 24 or evenings < 1:
+        raise ValueError("an evening needs at least one volunteer and some time in a day")
+    bank = _Bank(Mode(mode), volunteers, hours, seed, assumptions or Assumptions(), evenings)
+    return bank.run()
