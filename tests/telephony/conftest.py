@@ -27,7 +27,8 @@ class ScriptedApp:
         return self.base_url + path
 
     def answer(self, path: str, reply) -> str:
-        """Answer ``path`` with ``reply`` (TwiML text, or a function of the params); its URL."""
+        """Answer ``path`` with ``reply`` (TwiML text, a (status, text[, headers]) tuple, or a
+        function of the params returning either); returns the path's URL."""
         self.routes[path] = reply
         return self.url(path)
 
@@ -82,13 +83,18 @@ def receiver():
             body = self.rfile.read(length).decode("utf-8")
             params = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
             url = scripted.base_url + self.path
-            status, text = scripted.respond(url, params, self.headers.get("X-Twilio-Signature"))
+            reply = scripted.respond(url, params, self.headers.get("X-Twilio-Signature"))
+            status, text, headers = (*reply, {}) if len(reply) == 2 else reply
             data = text.encode("utf-8")
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "text/xml")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+
+        do_GET = do_POST  # a GET carries no body: recorded with empty params
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True

@@ -3,9 +3,12 @@ through TwilioBridge over real HTTP as the app will drive it."""
 
 import base64
 import json
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -102,6 +105,13 @@ def test_calls_that_are_not_answered_end_with_twilios_status(fake, app, behaviou
     assert statuses(app, sid)[-1] == final
     assert app.posts_to("/status")[-1]["CallDuration"] == "0"
     assert app.posts_to("/answer") == []
+
+
+def test_a_behaviour_set_after_placing_but_before_ringing_applies(fake, app):
+    sid = ring(fake, app, CONTACT)
+    fake.behave(CONTACT, Behaviour("busy", ring_seconds=1))
+    fake.advance(2)
+    assert fake.call(sid).status == "busy"
 
 
 def test_a_failed_call_never_rings(fake, app):
@@ -386,6 +396,7 @@ def test_a_participant_with_end_conference_on_exit_ends_the_others_legs(fake, ap
     fake.hang_up(volunteer)
 
     assert fake.conference_members("room-2") == []
+    assert fake.conference("room-2").ended_at == 20
     assert app.posts_to("/contact-left")[0]["CallSid"] == contact
     assert fake.call(contact).said == [(17.0, "Thank you, goodbye.")]
     fake.advance(2)
@@ -560,6 +571,14 @@ def test_an_inbound_call_can_be_rejected(fake, app):
     assert fake.call(sid).status == "busy" and fake.call(sid).answered_at is None
 
 
+def test_a_reject_after_the_call_was_answered_just_hangs_up(fake, app):
+    fake.set_incoming(CAMPAIGN, app.url("/incoming"))
+    app.answer("/incoming", response(say("One moment."), element("Reject", reason="busy")))
+    sid = fake.ring_in(CONTACT, CAMPAIGN)
+    fake.advance(5)
+    assert fake.call(sid).status == "completed" and fake.call(sid).duration == 0
+
+
 def test_ringing_a_number_that_is_not_configured_is_refused(fake):
     with pytest.raises(ValueError, match="not one of this account's numbers"):
         fake.ring_in(CONTACT, "+441632960999")
@@ -667,3 +686,134 @@ def test_the_fake_runs_alone_and_prints_what_to_configure():
     finally:
         process.terminate()
         process.wait(timeout=5)
+
+
+def test_gather_without_an_action_posts_back_to_its_own_document(fake, app):
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=1, talk_seconds=None))
+    app.answer(
+        "/menu",
+        lambda params: (
+            response(say(f"You chose {params['Digits']}."))
+            if "Digits" in params
+            else response(gather(say("Choose."), num_digits=1))
+        ),
+    )
+    sid = ring(fake, app, CONTACT, answer="/menu")
+    fake.advance(2)
+    fake.press(sid, "7")
+    assert [p.get("Digits") for p in app.posts_to("/menu")] == [None, "7"]
+    assert fake.call(sid).said[-1][1] == "You chose 7."
+
+
+# -- The app inside a callback ---------------------------------------------------------------------
+
+
+def test_the_app_may_use_the_rest_api_from_inside_a_callback(fake, app):
+    """The fake lets go of its lock while a callback is out, so a view that hangs up or redirects
+    the call while answering a callback does not deadlock; the change runs in the same advance."""
+    bridge = bridge_for(fake)
+    fake.behave(CONTACT, Behaviour("human", ring_seconds=2, talk_seconds=None))
+    app.answer("/answer", response(pause(60)))
+
+    def on_status(params):
+        if params["CallStatus"] == "in-progress":
+            bridge.hang_up(params["CallSid"])
+        return ""
+
+    app.answer("/status", on_status)
+    sid = ring(fake, app, CONTACT)
+    fake.advance(2)
+    assert fake.call(sid).status == "completed" and fake.call(sid).ended_at == 2
+
+
+def test_a_callback_that_raises_fails_the_call_and_says_why(fake, app):
+    def broken(params):
+        raise ZeroDivisionError("the view is broken")
+
+    app.answer("/answer", broken)
+    sid = ring(fake, app, CONTACT)
+    fake.advance(6)
+    assert fake.call(sid).status == "failed"
+    assert "ZeroDivisionError: the view is broken" in fake.call(sid).errors[0]
+    assert any("the view is broken" in error for error in fake.errors)
+
+
+def test_advancing_from_inside_a_callback_is_an_error_not_a_deadlock(fake, app):
+    app.answer("/status", lambda params: fake.advance(1) or "")
+    ring(fake, app, CONTACT)
+    fake.advance(0)
+    assert any("advance() was called from inside a callback" in e for e in fake.errors)
+
+
+def test_acting_on_an_unknown_call_says_so(fake):
+    with pytest.raises(KeyError, match="the fake placed no call"):
+        fake.press("CA" + "0" * 32, "1")
+    with pytest.raises(KeyError, match="the fake placed no call"):
+        fake.hang_up("CA" + "0" * 32)
+
+
+# -- Control from another process ----------------------------------------------------------------
+
+
+def control(fake, action, method="POST", **params):
+    data = urllib.parse.urlencode(params).encode() if method == "POST" else None
+    request = urllib.request.Request(f"{fake.base_url}/_fake/{action}", data=data, method=method)
+    token = base64.b64encode(f"{fake.account_sid}:{AUTH_TOKEN}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=2) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def test_a_demo_in_another_process_can_play_the_people(fake, app):
+    assert control(fake, "behave", Number=CONTACT, Answer="human", RingSeconds="2")[0] == 200
+    assert control(fake, "incoming", Number=CAMPAIGN, VoiceUrl=app.url("/incoming"))[0] == 200
+    app.answer("/answer", response(gather(say("Press a key."), num_digits=1, action="/k")))
+    app.answer("/incoming", response(say("Hello caller."), pause(30)))
+    sid = ring(fake, app, CONTACT)
+    control(fake, "advance", Seconds="3")
+    control(fake, "press", CallSid=sid, Digits="9")
+    assert app.posts_to("/k")[0]["Digits"] == "9"
+
+    status, created = control(fake, "ring_in", From=OTHER, To=CAMPAIGN)
+    assert status == 201 and fake.call(created["sid"]).direction == "inbound"
+    control(fake, "hang_up", CallSid=created["sid"])
+    status, listing = control(fake, "calls", method="GET")
+    assert status == 200
+    assert {c["sid"]: c["status"] for c in listing["calls"]}[created["sid"]] == "completed"
+
+
+def test_control_needs_the_accounts_credentials_and_good_input(fake):
+    request = urllib.request.Request(f"{fake.base_url}/_fake/calls")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=2)
+    assert refused.value.code == 401
+    assert control(fake, "behave", Number=CONTACT, Answer="maybe")[0] == 400
+    assert control(fake, "press", Digits="1")[0] == 400
+    assert control(fake, "ring_in", From=OTHER, To="+441632960999")[0] == 400
+    assert control(fake, "explode")[0] == 404
+
+
+def test_twiml_text_is_escaped_and_read_back_whole(fake, app):
+    tricky = 'Vote "Green" & <not> them'
+    app.answer("/answer", response(say(tricky), dial(conference("room & <4>"))))
+    sid = ring(fake, app, CONTACT)
+    fake.advance(6)
+    assert fake.call(sid).said == [(0.0, tricky)]
+    fake.advance(5)
+    assert fake.conference_members("room & <4>") == [sid]
+
+
+def test_an_app_that_cannot_be_reached_fails_the_call_and_says_why(fake_over_http):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        gone = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    sid = bridge_for(fake_over_http).place_call(
+        Dial(CONTACT, CAMPAIGN, f"{gone}/answer", f"{gone}/status")
+    )
+    fake_over_http.advance(10)
+    call = fake_over_http.call(sid)
+    assert call.status == "failed" and "11200" in call.errors[0]
+    assert "Connection refused" in call.errors[0] or "URLError" in call.errors[0]

@@ -11,6 +11,7 @@ from ringround.telephony.providers import (
     OwnPhone,
     ProviderError,
     TwilioBridge,
+    check_base_url,
     request_signature,
     signatures_match,
 )
@@ -285,3 +286,68 @@ def test_a_second_fake_with_another_token_is_not_trusted(app):
     request = app.received[0]
     ours = TwilioBridge("http://127.0.0.1:9", ACCOUNT_SID, AUTH_TOKEN)
     assert not ours.is_signed(request["url"], request["params"], request["signature"])
+
+
+def test_a_refusal_never_quotes_the_number_dialled(fake, app):
+    number = "+4477009001234567"  # too long for E.164: Twilio's message quotes it back
+    with pytest.raises(ProviderError) as refused:
+        bridge_for(fake).place_call(a_dial(app, to=number))
+    assert str(refused.value) == "the provider refused (400): 21211 invalid To"
+    assert number in refused.value.detail  # kept for whoever debugs, never shown
+
+
+def test_an_unknown_refusal_is_shown_with_its_numbers_scrubbed(receiver):
+    path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    message = '{"code": 29999, "message": "Cannot call +44 7700 900123 from (020) 7946-0999 now"}'
+    receiver.answer(path, (503, message))
+    bridge = TwilioBridge(receiver.base_url, ACCOUNT_SID, AUTH_TOKEN, timeout=2)
+    with pytest.raises(ProviderError) as refused:
+        bridge.place_call(Dial(CONTACT, CAMPAIGN, "http://a/answer", "http://a/status"))
+    assert (
+        str(refused.value)
+        == "the provider refused (503): 29999 Cannot call [number] from [number] now"
+    )
+    assert refused.value.code == 29999 and refused.value.status == 503
+
+
+# -- a hostile or mistaken provider address -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url, problem",
+    [
+        ("http://api.example.com", "must use https"),
+        ("ftp://api.example.com", "must be a web address"),
+        ("api.twilio.com", "must be a web address"),
+        ("https://user:secret@api.example.com", "must not carry a password"),
+        ("https://api.example.com/?x=1", "must not carry a password, query"),
+    ],
+)
+def test_the_token_only_travels_over_https_or_to_this_machine(url, problem):
+    with pytest.raises(ValueError, match=problem):
+        check_base_url(url)
+    with pytest.raises(ProviderError, match=problem):
+        TwilioBridge(url, ACCOUNT_SID, AUTH_TOKEN).hang_up("CA" + "0" * 32)
+
+
+def test_safe_provider_addresses_are_accepted():
+    assert check_base_url("https://api.twilio.com/") == "https://api.twilio.com"
+    assert check_base_url("http://127.0.0.1:8765") == "http://127.0.0.1:8765"
+    assert check_base_url("http://localhost:8765") == "http://localhost:8765"
+
+
+def test_a_redirect_is_not_followed_so_the_token_goes_nowhere_else(receiver):
+    path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    receiver.answer(path, (302, "", {"Location": receiver.url("/stolen")}))
+    bridge = TwilioBridge(receiver.base_url, ACCOUNT_SID, AUTH_TOKEN, timeout=2)
+    with pytest.raises(ProviderError, match="refused \\(302\\)"):
+        bridge.place_call(Dial(CONTACT, CAMPAIGN, "http://a/answer", "http://a/status"))
+    assert [r for r in receiver.received if r["path"] == "/stolen"] == []
+
+
+def test_an_endless_answer_is_cut_short(receiver):
+    path = f"/2010-04-01/Accounts/{ACCOUNT_SID}/Calls.json"
+    receiver.answer(path, '{"sid": "' + "x" * 2_000_000 + '"}')
+    bridge = TwilioBridge(receiver.base_url, ACCOUNT_SID, AUTH_TOKEN, timeout=5)
+    with pytest.raises(ProviderError, match="far more than"):
+        bridge.place_call(Dial(CONTACT, CAMPAIGN, "http://a/answer", "http://a/status"))

@@ -11,6 +11,10 @@ Callbacks are real HTTP POSTs (urllib) signed with ``request_signature``, or, wh
 given, a call ``deliver(url, params, signature) -> (status_code, body_text)`` so a Django test can
 route them through its test Client.
 
+What it leaves out (Twilio does more): a <Dial> rings only its first <Number>; <Record> ends on
+hang-up, a key or maxLength, not on silence; <Conference waitUrl> is not fetched; TwiML is always
+fetched with POST; <Dial timeLimit>, <Enqueue>, <Connect>, <Sip> and <Client> are not known.
+
 Threads: one lock guards the fake's state; only the thread running ``advance`` changes calls, and
 it lets go of the lock while a callback is in flight, so the app may call the REST API (redirect,
 hang up) from inside a callback without a deadlock: such requests only schedule events, which the
@@ -200,6 +204,12 @@ class FakeCall:
     fetches: tuple[float, int] = (-1.0, 0)
     hangs_up_at: float | None = None
 
+    def __repr__(self) -> str:
+        return (
+            f"<FakeCall {self.sid} {self.direction} to={self.to} from={self.from_} "
+            f"status={self.status} answered_at={self.answered_at} ended_at={self.ended_at}>"
+        )
+
     @property
     def from_shown(self) -> str:
         return self.from_
@@ -338,6 +348,11 @@ class FakeProvider:
         """Move the simulated clock on, running every event due in order (callbacks included)."""
         if seconds < 0:
             raise ValueError("the clock only goes forward")
+        if self._advancing == threading.get_ident():
+            raise RuntimeError(
+                "advance() was called from inside a callback the fake is delivering; "
+                "return from the callback and advance afterwards"
+            )
         with self._advance_lock, self._lock:
             self._advancing = threading.get_ident()
             try:
@@ -396,7 +411,10 @@ class FakeProvider:
             return list(self._calls.values())
 
     def call(self, sid: str) -> FakeCall:
-        return self._calls[sid]
+        try:
+            return self._calls[sid]
+        except KeyError:
+            raise KeyError(f"the fake placed no call {sid!r}") from None
 
     def calls_to(self, number: str) -> list[FakeCall]:
         return [c for c in self.calls if c.to == number]
@@ -435,7 +453,7 @@ class FakeProvider:
     def press(self, call_sid: str, digits: str) -> None:
         """The person on that leg presses keys (for <Gather> or to end a <Record>)."""
         with self._lock:
-            call = self._calls[call_sid]
+            call = self.call(call_sid)
             for digit in digits:
                 self._schedule(0, self._pressed, call, digit)
         self._run_now()
@@ -443,7 +461,7 @@ class FakeProvider:
     def hang_up(self, call_sid: str) -> None:
         """The person on that leg hangs up."""
         with self._lock:
-            call = self._calls[call_sid]
+            call = self.call(call_sid)
             self._schedule(0, self._person_hangs_up, call)
         self._run_now()
 
@@ -583,6 +601,7 @@ class FakeProvider:
                 status, body = _post(url, params, signature)
         except Exception as error:  # the app being down is the app's problem, not the fake's
             status, body = 0, f"{type(error).__name__}: {error}"
+            self.errors.append(f"{kind} to {url} raised {body}")
         finally:
             self._lock.acquire()
         entry["status"], entry["body"] = status, body
@@ -644,6 +663,7 @@ class FakeProvider:
     def _start_outbound(self, call: FakeCall) -> None:
         if not call.live:
             return
+        call.behaviour = self.behaviour_for(call.to)  # as set when it starts ringing
         self._set_status(call, "initiated")
         self._status_callback(call, "initiated")
         if not call.live:
@@ -786,7 +806,8 @@ class FakeProvider:
         if not call.live:
             return None
         if not 200 <= status < 300:
-            self._fail(call, f"11200 HTTP retrieval failure: {url} answered {status}")
+            excerpt = " ".join((body or "").split())[:300]
+            self._fail(call, f"11200 HTTP retrieval failure: {url} answered {status}: {excerpt}")
             return None
         return self._parse(call, body)
 
@@ -872,7 +893,11 @@ class FakeProvider:
         self._end(call, "completed")
 
     def _verb_reject(self, call: FakeCall, verb: ET.Element) -> None:
-        self._end(call, "busy" if verb.get("reason") == "busy" else "no-answer")
+        """Only a first verb keeps an inbound call from being answered; later, it hangs up."""
+        if call.answered_at is not None:
+            self._end(call, "completed")
+        else:
+            self._end(call, "busy" if verb.get("reason") == "busy" else "no-answer")
 
     def _verb_redirect(self, call: FakeCall, verb: ET.Element) -> None:
         target = urllib.parse.urljoin(call.document_url or "", (verb.text or "").strip())
@@ -1003,12 +1028,13 @@ class FakeProvider:
             return
         room.ended_at = self.now
         others, room.members = list(room.members), []
+        for sid in others:
+            self._conference_event(room, "participant-leave", self._calls[sid])
         self._conference_event(room, "conference-end", None)
         for sid in others:
             other = self._calls[sid]
             here = other.activity
             if other.live and isinstance(here, _InConference) and here.conference is room:
-                self._conference_event(room, "participant-leave", other)
                 other.activity = None
                 other.generation += 1
                 if here.action:
@@ -1194,6 +1220,10 @@ def _handler_for(fake: FakeProvider):
 
         def _route(self, method: str, params: dict) -> tuple[int, dict]:
             path = urllib.parse.urlsplit(self.path).path
+            if path.startswith("/_fake/"):
+                if not self._authorised(fake.account_sid):
+                    return 401, _error(20003, "Authenticate", 401)
+                return _control(fake, method, path[len("/_fake/") :], params)
             match = CALLS.match(path)
             if not match:
                 return 404, _error(20404, f"The requested resource {path} was not found", 404)
@@ -1215,6 +1245,62 @@ def _handler_for(fake: FakeProvider):
     return Handler
 
 
+def _control(fake: FakeProvider, method: str, action: str, params: dict) -> tuple[int, dict]:
+    """What a test or demo in another process may do to the fake: the people's side of a call
+    (press, hang up, ring in), how numbers behave, and reading the calls back."""
+    try:
+        if method == "GET" and action == "calls":
+            return 200, {"now": fake.now, "calls": [_summary(c) for c in fake.calls]}
+        if method != "POST":
+            return 405, _error(20004, "Method not allowed", 405)
+        if action == "press":
+            fake.press(params["CallSid"], params["Digits"])
+        elif action == "hang_up":
+            fake.hang_up(params["CallSid"])
+        elif action == "ring_in":
+            talk = params.get("TalkSeconds")
+            sid = fake.ring_in(params["From"], params["To"], float(talk) if talk else None)
+            return 201, {"sid": sid}
+        elif action == "incoming":
+            fake.set_incoming(params["Number"], params["VoiceUrl"], params.get("StatusUrl") or None)
+        elif action == "behave":
+            talk = params.get("TalkSeconds")
+            behaviour = Behaviour(
+                params.get("Answer", "human"),
+                float(params.get("RingSeconds") or 5),
+                float(talk) if talk else None,
+            )
+            fake.behave(params["Number"], behaviour)
+        elif action == "advance":
+            fake.advance(float(params.get("Seconds") or 0))
+        else:
+            return 404, _error(20404, f"no such control: {action}", 404)
+    except KeyError as missing:
+        return 400, _error(21000, f"missing or unknown: {missing.args[0]}", 400)
+    except ValueError as error:
+        return 400, _error(21000, str(error), 400)
+    return 200, {"now": fake.now}
+
+
+def _summary(call: FakeCall) -> dict:
+    return {
+        "sid": call.sid,
+        "to": call.to,
+        "from": call.from_,
+        "direction": call.direction,
+        "status": call.status,
+        "parent_sid": call.parent_sid,
+        "answered_by": call.answered_by,
+        "answered_at": call.answered_at,
+        "ended_at": call.ended_at,
+        "duration": call.duration,
+        "conference": call.conference,
+        "said": call.said,
+        "gathered": call.gathered,
+        "errors": call.errors,
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the fake alone for the demo: it prints its base URL, account sid and token."""
     parser = argparse.ArgumentParser(description="Ringround's local fake telephony provider")
@@ -1232,6 +1318,13 @@ def main(argv: list[str] | None = None) -> None:
         metavar="NUMBER",
         help="a number that always answers and stays (e.g. a volunteer's phone); repeatable",
     )
+    parser.add_argument(
+        "--incoming",
+        action="append",
+        default=[],
+        metavar="NUMBER=VOICE_URL",
+        help="one of the account's numbers and where its incoming calls fetch TwiML; repeatable",
+    )
     parser.add_argument("--account-sid", default=DEFAULT_ACCOUNT_SID)
     parser.add_argument("--auth-token", default=None)
     args = parser.parse_args(argv)
@@ -1241,6 +1334,11 @@ def main(argv: list[str] | None = None) -> None:
         fake.seeded(args.seed, args.answer_rate, args.machine_share)
     for number in args.answers:
         fake.behave(number, Behaviour("human", 3, None))
+    for pair in args.incoming:
+        number, _, voice_url = pair.partition("=")
+        if not voice_url:
+            parser.error(f"--incoming takes NUMBER=VOICE_URL, not {pair!r}")
+        fake.set_incoming(number, voice_url)
     base_url = fake.start(port=args.port, host=args.host)
     if args.real_time:
         fake.run_in_real_time(speed=args.speed)

@@ -27,21 +27,26 @@ MIN_RING_SECONDS = 15
 STATUS_EVENTS = ("initiated", "ringing", "answered", "completed")
 
 CALL_SID = re.compile(r"^CA[0-9a-f]{32}$")
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+#: The provider's answers are small JSON documents; anything bigger is not the provider.
+MAX_ANSWER_BYTES = 1_000_000
 
 ParamValue = str | list[str] | tuple[str, ...]
 
 
 class ProviderError(Exception):
-    """The provider refused, failed or could not be reached; the message says which, plainly.
+    """The provider refused, failed or could not be reached; the message says which, plainly,
+    and never quotes a phone number, so it may be shown to a volunteer or logged.
 
     ``code`` is the provider's own error code when it gave one (e.g. 21211 for an invalid ``To``),
-    ``status`` the HTTP status when there was one.
+    ``status`` the HTTP status when there was one, ``detail`` the provider's raw message.
     """
 
     def __init__(self, message: str, *, code: int | None = None, status: int | None = None):
         super().__init__(message)
         self.code = code
         self.status = status
+        self.detail = ""  # the provider's own words, which may quote a number: never show them
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,31 @@ def _url_variants(url: str) -> list[str]:
     if parts.port is None and default_port is not None:
         variants.append(parts._replace(netloc=f"{prefix}{host}:{default_port}").geturl())
     return variants
+
+
+def check_base_url(url: str) -> str:
+    """The provider's API address, if it is safe to send the account's token to: https, or
+    plain http only to this machine (the local fake). Raises ValueError saying what is wrong."""
+    parts = urllib.parse.urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            "The provider's address must be a web address such as https://api.twilio.com"
+        )
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("The provider's address must not carry a password, query or fragment")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise ValueError("The provider's address must use https (plain http only to this machine)")
+    return url.rstrip("/")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """The provider's API never redirects; following one would resend the token elsewhere."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
 
 
 class OwnPhone:
@@ -198,6 +228,10 @@ class TwilioBridge:
         return f"{self.base_url}/2010-04-01/Accounts/{account}/Calls/{call_id}.json"
 
     def _post(self, url: str, params: Iterable[tuple[str, str]]) -> dict:
+        try:
+            check_base_url(self.base_url)
+        except ValueError as error:
+            raise ProviderError(str(error)) from None
         data = urllib.parse.urlencode(list(params)).encode("utf-8")
         credentials = f"{self.account_sid}:{self.auth_token}".encode()
         request = urllib.request.Request(
@@ -211,8 +245,8 @@ class TwilioBridge:
             },
         )
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
+            with _opener.open(request, timeout=self.timeout) as response:
+                raw = response.read(MAX_ANSWER_BYTES + 1)
         except urllib.error.HTTPError as error:
             raise _refusal(error) from None
         except TimeoutError as error:
@@ -222,28 +256,60 @@ class TwilioBridge:
             if isinstance(reason, TimeoutError):
                 raise ProviderError(f"the provider did not answer in {self.timeout:g} s") from error
             raise ProviderError(f"the provider could not be reached: {reason}") from error
+        if len(raw) > MAX_ANSWER_BYTES:
+            raise ProviderError("the provider answered with far more than a call's details")
         try:
             return json.loads(raw.decode("utf-8") or "{}")
         except (UnicodeDecodeError, ValueError) as error:
             raise ProviderError("the provider answered with something that is not JSON") from error
 
 
+#: Short, number-free words for the refusals the app is likely to meet. The provider's own
+#: message often quotes the number dialled, which must not reach a volunteer's page or a log.
+KNOWN_CODES = {
+    20003: "wrong account or token",
+    20404: "no such call",
+    21201: "no number to call",
+    21210: "the caller ID is not verified for this account",
+    21211: "invalid To",
+    21212: "invalid caller ID",
+    21213: "no caller ID",
+    21214: "the number cannot be reached",
+    21215: "calls to that country are not enabled",
+    21216: "the number is blocked",
+    21217: "invalid To",
+    21205: "invalid answer URL",
+    21220: "the call is not in progress",
+}
+
+PHONE_LIKE = re.compile(r"[+(]?\d[\d ().-]{5,}\d")
+
+
+def scrub_numbers(text: str) -> str:
+    """Replace anything that looks like a phone number, so an error can be shown and logged."""
+    return PHONE_LIKE.sub("[number]", text)
+
+
 def _refusal(error: urllib.error.HTTPError) -> ProviderError:
-    """Turn a provider's 4xx/5xx answer into a ProviderError carrying its code and message."""
+    """Turn a provider's 4xx/5xx answer into a ProviderError carrying its code; the text says
+    what went wrong without the number dialled (the raw message is kept in ``detail``)."""
     code = None
-    message = error.reason if isinstance(error.reason, str) else ""
+    detail = error.reason if isinstance(error.reason, str) else ""
     try:
-        body = json.loads(error.read().decode("utf-8"))
+        body = json.loads(error.read(MAX_ANSWER_BYTES).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         body = None
     if isinstance(body, dict):
         if isinstance(body.get("code"), int):
             code = body["code"]
         if isinstance(body.get("message"), str) and body["message"]:
-            message = body["message"]
-    detail = " ".join(str(part) for part in (code, message) if part not in (None, ""))
-    return ProviderError(
-        f"the provider refused ({error.code}): {detail or 'no reason given'}",
+            detail = body["message"]
+    words = KNOWN_CODES.get(code) or scrub_numbers(detail)[:200]
+    text = " ".join(str(part) for part in (code, words) if part not in (None, ""))
+    refusal = ProviderError(
+        f"the provider refused ({error.code}): {text or 'no reason given'}",
         code=code,
         status=error.code,
     )
+    refusal.detail = detail
+    return refusal

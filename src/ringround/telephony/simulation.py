@@ -7,7 +7,8 @@ volunteers the way the app counts stored rows (a ``Floor`` of the phone bank now
 says, so the figures are the real code's. Pure Python: no Django, no database, no clock.
 
 What a line does is drawn when it is dialed: about a fifth are answered (a quarter of those by
-an answering machine), after a ring of about 9 seconds; of the rest some are busy or fail within
+an answering machine), after a ring of about 9 seconds, unless it rings out first (after
+``pacing.ring_seconds``: predictive lines sooner); of the rest some are busy or fail within
 seconds and the others ring out. In power and predictive modes answering-machine detection
 decides within 2 seconds and hangs up on machines, and takes a few people for machines (its
 false positives, which Ofcom counts as abandoned). A person is joined to the volunteer who has
@@ -24,10 +25,19 @@ import random
 from collections import deque
 from dataclasses import dataclass, field
 
-from .pacing import Floor, Mode, Record24h, abandonment_rate, lines_to_dial, worst_case_rate
+from .pacing import (
+    Floor,
+    Mode,
+    Record24h,
+    abandonment_rate,
+    lines_to_dial,
+    ring_seconds,
+    worst_case_rate,
+)
 
 RECENT_SECONDS = 30 * 60  # the Floor's recent figures: the last 30 minutes
-RECORD_SECONDS = 24 * 3600  # Ofcom's period
+DAY = RECORD_SECONDS = 24 * 3600  # Ofcom's period
+RATE_SETTLES_AFTER = 100  # live answers before the running rate means something
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,7 @@ class Assumptions:
     machine_share: float = 0.25  # of answered lines, answering machines
     busy_share: float = 0.10  # of unanswered lines, busy or failed within seconds
     ring_seconds: float = 30.0  # an unanswered line rings this long (the line's setting, >= 15)
+    short_predictive_ring: bool = True  # predictive lines ring out per ``pacing.ring_seconds``
     answer_after_seconds: float = 9.0  # mean ring before an answer
     talk_seconds: float = 60.0  # mean; log-normal, so a long tail
     talk_spread: float = 0.9  # sigma of log(talk)
@@ -65,6 +76,7 @@ class Evening:
     volunteers: int
     hours: float
     seed: int
+    evenings: int = 1
     attempts: int = 0
     conversations: int = 0  # people joined to a volunteer
     talk_seconds: float = 0.0
@@ -72,14 +84,16 @@ class Evening:
     abandoned: int = 0
     machine_answered: int = 0  # machine verdicts (false positives included)
     false_positives: int = 0  # people detection took for machines (known only here)
-    highest_rate: float = 0.0  # the record's rate at its highest, second by second
+    # the record's rate at its highest, second by second, once RATE_SETTLES_AFTER people have
+    # answered (before, a single machine verdict reads as 100 %: its false positive over itself)
+    highest_rate: float = 0.0
     highest_worst_case: float = 0.0  # the worst case of the lines ringing, at its highest
     most_lines_per_volunteer: float = 0.0
     amd_false_positive_rate: float = 0.02
 
     @property
     def volunteer_hours(self) -> float:
-        return self.volunteers * self.hours
+        return self.volunteers * self.hours * self.evenings
 
     @property
     def contacts_per_volunteer_hour(self) -> float:
@@ -109,6 +123,7 @@ class Evening:
             "mode": self.mode,
             "volunteers": self.volunteers,
             "hours": self.hours,
+            "evenings": self.evenings,
             "seed": self.seed,
             "attempts": self.attempts,
             "contacts_reached": self.conversations,
@@ -169,21 +184,28 @@ class _Window:
 class _Bank:
     """One phone bank on one evening: the volunteers, the lines, the events."""
 
-    def __init__(self, mode: Mode, volunteers: int, hours: float, seed: int, a: Assumptions):
+    def __init__(
+        self, mode: Mode, volunteers: int, hours: float, seed: int, a: Assumptions, evenings: int
+    ):
         self.mode = mode
         self.a = a
         self.rng = random.Random(f"{seed}-{mode}-{volunteers}")
-        self.end = hours * 3600
+        self.length = hours * 3600
+        self.evenings = evenings
         self.volunteers = [_Volunteer() for _ in range(volunteers)]
         self.lines: set[_Line] = set()
         self.held: deque[_Line] = deque()  # people answered, waiting (< 2 s) for a volunteer
         self.queue: list = []
         self.order = itertools.count()
+        self.ring_out = ring_seconds(
+            mode if a.short_predictive_ring else Mode.POWER, a.ring_seconds
+        )
         self.evening = Evening(
             mode=str(mode),
             volunteers=volunteers,
             hours=hours,
             seed=seed,
+            evenings=evenings,
             amd_false_positive_rate=a.amd_false_positive_rate,
         )
         recent = RECENT_SECONDS
@@ -241,13 +263,13 @@ class _Bank:
         self.attempts.add(now)
         roll = self.rng.random()
         ring = max(2.0, self.lognormal(a.answer_after_seconds, 0.5))
-        if roll < a.answer_rate and ring < a.ring_seconds:  # later answers miss the ring-out
+        if roll < a.answer_rate and ring < self.ring_out:  # later answers miss the ring-out
             machine = self.rng.random() < a.machine_share
             self.at(now + ring, self.answered, line, machine)
         elif self.rng.random() < a.busy_share:
             self.at(now + self.rng.uniform(2.0, 6.0), self.unanswered, line)
         else:
-            self.at(now + a.ring_seconds, self.unanswered, line)
+            self.at(now + self.ring_out, self.unanswered, line)
 
     def finish_line(self, line: _Line) -> None:
         line.ended = True
@@ -313,7 +335,7 @@ class _Bank:
     def join(self, now: float, line: _Line, volunteer: _Volunteer) -> None:
         line.joined = True
         talk = self.lognormal(self.a.talk_seconds, self.a.talk_spread)
-        if line.answered_at < self.end:  # dialing stops at the end; later answers not counted
+        if self.calling(line.answered_at):  # dialing stops at the end; later answers not counted
             self.evening.conversations += 1
             self.evening.talk_seconds += talk
         if volunteer.line is not None and volunteer.line is not line:
@@ -346,12 +368,12 @@ class _Bank:
         if self.held and self.mode is not Mode.PREVIEW:
             self.join(now, self.held.popleft(), volunteer)
             return
-        if self.mode is Mode.PREVIEW and now < self.end:
+        if self.mode is Mode.PREVIEW and self.calling(now):
             volunteer.state = "busy"  # reading the next card
             self.at(now + self.lognormal(self.a.read_seconds, 0.5), self.press_call, volunteer)
 
     def press_call(self, now: float, volunteer: _Volunteer) -> None:
-        if now >= self.end:
+        if not self.calling(now):
             volunteer.state = "waiting"
             return
         volunteer.state = "waiting"
@@ -363,7 +385,9 @@ class _Bank:
         floor = self.floor(now)
         record = self.record(now)
         e = self.evening
-        e.highest_rate = max(e.highest_rate, abandonment_rate(record, e.amd_false_positive_rate))
+        if record.live_answered >= RATE_SETTLES_AFTER:
+            rate = abandonment_rate(record, e.amd_false_positive_rate)
+            e.highest_rate = max(e.highest_rate, rate)
         n = lines_to_dial(
             self.mode, floor, record, amd_false_positive_rate=self.a.amd_false_positive_rate
         )
@@ -384,13 +408,19 @@ class _Bank:
             )
             e.highest_worst_case = max(e.highest_worst_case, worst)
 
+    def calling(self, now: float) -> bool:
+        """Within an evening: from the same time each day, for its length."""
+        return now < self.evenings * DAY and now % DAY < self.length
+
     def run(self) -> Evening:
-        if self.mode is Mode.PREVIEW:
-            for volunteer in self.volunteers:
-                self.free(0.0, volunteer)
-        else:
-            for second in range(int(self.end)):
-                self.at(float(second), self.pace)
+        for evening in range(self.evenings):
+            start = evening * DAY
+            if self.mode is Mode.PREVIEW:
+                for volunteer in self.volunteers:
+                    self.at(start, self.free, volunteer)
+            else:
+                for second in range(int(self.length)):
+                    self.at(start + second, self.pace)
         while self.queue:
             when, _, action, args = heapq.heappop(self.queue)
             action(when, *args)
@@ -404,9 +434,12 @@ def simulate(
     hours: float = 3.0,
     seed: int = 1,
     assumptions: Assumptions | None = None,
+    evenings: int = 1,
 ) -> Evening:
-    """One evening of ``volunteers`` on the line in ``mode``; dialing stops at the end, calls
+    """An evening of ``volunteers`` on the line in ``mode`` (or several, a day apart, so the
+    rolling 24-hour record carries one into the next); dialing stops at the end of each, calls
     already placed run their course."""
-    if volunteers < 1 or hours <= 0:
-        raise ValueError("an evening needs at least one volunteer and some time")
-    return _Bank(Mode(mode), volunteers, hours, seed, assumptions or Assumptions()).run()
+    if volunteers < 1 or hours <= 0 or hours > 24 or evenings < 1:
+        raise ValueError("an evening needs at least one volunteer and some time in a day")
+    bank = _Bank(Mode(mode), volunteers, hours, seed, assumptions or Assumptions(), evenings)
+    return bank.run()
