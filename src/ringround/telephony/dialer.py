@@ -80,7 +80,7 @@ def tick(campaign, *, base: str, now=None) -> list[Leg]:
             phone=target.phone,
             mode=DialingMode.PREDICTIVE,
             placed_at=now,
-            ring_seconds=services.ring_time(line),
+            ring_seconds=services.ring_time(line, DialingMode.PREDICTIVE),
         )
         try:
             placed.append(services.place(line, leg, base, detect_machine=True))

@@ -54,7 +54,7 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
-MIN_RING_SECONDS = 15  # Ofcom: an unanswered call rings at least this long
+MIN_RING_SECONDS = pacing.MIN_RING_SECONDS
 ABANDONED_HOLD = dt.timedelta(hours=72)  # no call back to an abandoned number without a volunteer
 MACHINE_HOLD = dt.timedelta(hours=24)  # nor to an answering machine
 RECEIPTS_KEPT = dt.timedelta(days=2)
@@ -112,8 +112,9 @@ def provider_for(line: Line) -> providers.Provider:
     return providers.OwnPhone()
 
 
-def ring_time(line: Line) -> int:
-    return max(int(line.ring_seconds or 0), MIN_RING_SECONDS)
+def ring_time(line: Line, mode: str = DialingMode.PREVIEW) -> int:
+    """How long a call of this mode rings before it is given up (never under Ofcom's 15 s)."""
+    return int(pacing.ring_seconds(mode, line.ring_seconds or 0))
 
 
 def _e164(raw: str, what: str) -> str:
