@@ -26,29 +26,35 @@ RECENT = dt.timedelta(minutes=30)  # the window the answer rate and call lengths
 
 
 def floor_of(campaign, now) -> pacing.Floor:
+    """The phone bank now, counted from stored rows, as the pacing wants it."""
     seats = Seat.objects.filter(campaign=campaign, state=SeatState.READY)
     legs = Leg.objects.filter(campaign=campaign)
     live = legs.exclude(status__in=ENDED_STATUSES)
-    recent = legs.filter(placed_at__gte=now - RECENT).aggregate(
+    recent = legs.filter(placed_at__gte=now - RECENT)
+    counts = recent.aggregate(
         attempts=Count("pk"),
         human=Count("pk", filter=Q(answered_by=AnsweredBy.HUMAN)),
         machine=Count("pk", filter=Q(answered_by=AnsweredBy.MACHINE)),
         talk=Avg("duration", filter=Q(answered_by=AnsweredBy.HUMAN, abandoned=False)),
-        ring=Avg("ring_seconds"),
     )
+    # Dial to answer, for answered lines (the latest few hundred are plenty for a mean).
+    answered = recent.filter(answered_at__isnull=False).order_by("-placed_at")[:500]
+    rings = [(a - p).total_seconds() for p, a in answered.values_list("placed_at", "answered_at")]
     talking = live.filter(seat__isnull=False, status=LegStatus.IN_PROGRESS).count()
     waiting = seats.filter(free_since__isnull=False).count()
     return pacing.Floor(
         waiting=waiting,
         wrapping_up=max(seats.count() - waiting - talking, 0),
         talking=talking,
-        ringing=live.filter(answered_at__isnull=True).count(),
-        attempts=recent["attempts"],
-        answered_human=recent["human"],
-        answered_machine=recent["machine"],
-        mean_talk_seconds=float(recent["talk"] or 60.0),
+        # Every line not yet joined to a volunteer: ringing, or answered and still being
+        # told apart from a machine; each may yet need a volunteer.
+        ringing=live.filter(seat__isnull=True).count(),
+        attempts=counts["attempts"],
+        answered_human=counts["human"],
+        answered_machine=counts["machine"],
+        mean_talk_seconds=float(counts["talk"] or 60.0),
         mean_wrap_seconds=20.0,
-        mean_ring_seconds=float(recent["ring"] or 20.0),
+        mean_ring_seconds=sum(rings) / len(rings) if rings else 10.0,
     )
 
 

@@ -63,8 +63,8 @@ class Line(models.Model):
     amd_false_positive_rate = models.FloatField(
         "answering-machine detection's false positives",
         default=0.02,
-        help_text="The share of people that machine detection takes for a machine; Ofcom "
-        "counts them as abandoned calls.",
+        help_text="The share of answering-machine verdicts that were really a person; Ofcom "
+        "counts these estimated people as abandoned calls.",
     )
     changed_at = models.DateTimeField(auto_now=True)
 
