@@ -59,6 +59,22 @@ def test_request_signature_of_a_repeated_parameter_matches_twilios_example():
     assert request_signature("12345", TWILIO_URL, params) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
 
 
+def test_request_signature_reads_every_value_of_a_django_querydict():
+    from django.http import QueryDict  # Django's request.POST, as the app's callback views pass
+
+    post = QueryDict("Sid=CA123&SidAccount=AC123&Digits=5678&Digits=1234")
+    assert request_signature("12345", TWILIO_URL, post) == "IK+Dwps556ElfBT0I3Rgjkr1wJU="
+
+
+def test_a_value_smuggled_in_by_repeating_a_parameter_breaks_the_signature():
+    from django.http import QueryDict
+
+    signed = request_signature("12345", TWILIO_URL, {"CallSid": "CA1", "Digits": "1"})
+    bridge = TwilioBridge("http://127.0.0.1:9", ACCOUNT_SID, "12345")
+    assert bridge.is_signed(TWILIO_URL, QueryDict("CallSid=CA1&Digits=1"), signed)
+    assert not bridge.is_signed(TWILIO_URL, QueryDict("CallSid=CA1&Digits=2&Digits=1"), signed)
+
+
 def test_request_signature_changes_with_token_url_or_any_parameter():
     original = request_signature("12345", TWILIO_URL, TWILIO_PARAMS)
     assert request_signature("12346", TWILIO_URL, TWILIO_PARAMS) != original

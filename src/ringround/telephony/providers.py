@@ -89,10 +89,14 @@ def _values(value: ParamValue) -> list[str]:
 def request_signature(auth_token: str, url: str, params: Mapping[str, ParamValue] | None) -> str:
     """Twilio's ``X-Twilio-Signature``: base64 HMAC-SHA1, keyed by the auth token, of the full URL
     followed by every POST parameter, sorted by name, as name+value with no separators (a name
-    sent several times contributes each of its values, sorted)."""
+    sent several times contributes each of its values, sorted). ``params`` may be a dict (a list
+    value for a repeated name) or Django's ``request.POST``."""
     data = url
-    for name in sorted(params or {}):
-        for value in sorted(_values(params[name])):
+    params = params or {}
+    for name in sorted(set(params)):
+        # A QueryDict's [] gives only the last of a repeated name: every value must be signed.
+        values = params.getlist(name) if hasattr(params, "getlist") else _values(params[name])
+        for value in sorted(values):
             data += name + value
     mac = hmac.new(auth_token.encode("utf-8"), data.encode("utf-8"), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode("ascii")
