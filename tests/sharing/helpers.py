@@ -6,9 +6,9 @@ import io
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
+from ringround.calling import rules
 from ringround.sharing import services
 from tests.factories import make_organiser, open_campaign, record
-from ringround.calling import rules
 
 NOW = dt.datetime(2027, 6, 2, 18, 0, tzinfo=dt.UTC)  # a Wednesday evening in London
 
@@ -17,7 +17,10 @@ def published_campaign(targets=3, **fields):
     organiser = make_organiser()
     campaign = open_campaign(organiser, targets=targets, **fields)
     services.save_page(
-        campaign, by=organiser, published=True, headline="Phone members tonight",
+        campaign,
+        by=organiser,
+        published=True,
+        headline="Phone members tonight",
         about="We are calling every member before the ballot closes.",
     )
     return campaign, organiser

@@ -46,7 +46,9 @@ def page_url(campaign):
 def test_published_page_shows_the_campaign_sessions_counter_and_a_join_form():
     campaign, _ = published_campaign()
     make_session(campaign)
-    CallTally.objects.create(campaign=campaign, hour=timezone.now(), outcome=campaign.outcomes.first(), calls=7)
+    CallTally.objects.create(
+        campaign=campaign, hour=timezone.now(), outcome=campaign.outcomes.first(), calls=7
+    )
     response = Client().get(page_url(campaign))
     html = response.content.decode()
     assert response.status_code == 200
@@ -61,8 +63,16 @@ def test_open_graph_and_twitter_card_tags_are_present_and_valid():
     client = Client()
     html = client.get(page_url(campaign)).content.decode()
     tags = meta_of(html)
-    for name in ("og:title", "og:description", "og:url", "og:image", "og:type",
-                 "twitter:card", "twitter:title", "twitter:image"):
+    for name in (
+        "og:title",
+        "og:description",
+        "og:url",
+        "og:image",
+        "og:type",
+        "twitter:card",
+        "twitter:title",
+        "twitter:image",
+    ):
         assert tags.get(name), f"{name} missing"
     assert tags["og:title"] == "Phone members tonight"
     assert tags["twitter:card"] == "summary_large_image"
