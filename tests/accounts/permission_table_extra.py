@@ -54,4 +54,18 @@ MATRIX = {
     "webhooks:endpoint_ping": ("post", THIS_CAMPAIGNS_ORGANISER),
     "webhooks:delivery": ("get", THIS_CAMPAIGNS_ORGANISER),
     "webhooks:delivery_replay": ("post", THIS_CAMPAIGNS_ORGANISER),
+    # Sharing: the recruitment page, its sign-up and tracked links are public; a share
+    # button is its volunteer's own; a kit's picture is public (link previews fetch it).
+    "sharing:page": ("get", ANYONE),
+    "sharing:sign_up": ("post", ANYONE),
+    "sharing:join": ("post", SIGNED_IN),
+    "sharing:follow": ("get", ANYONE),
+    "sharing:image": ("get", ANYONE),
+    "sharing:share": ("get", THIS_CAMPAIGNS_VOLUNTEER),
+    "sharing:volunteer": ("get", THIS_CAMPAIGNS_VOLUNTEER),
+    "sharing:hide_name": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "sharing:invite_contact": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "sharing:organiser": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "sharing:recruits": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "sharing:withdraw": ("post", THIS_CAMPAIGNS_ORGANISER),
 }

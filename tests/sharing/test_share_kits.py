@@ -1,7 +1,6 @@
 """Share kits: the organiser's picture checked, resized and stripped; one-tap sharing counted
 for the volunteer's own link; figures per kit and per volunteer."""
 
-import io
 from urllib.parse import parse_qs, urlparse
 
 import pytest
