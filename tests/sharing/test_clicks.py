@@ -33,7 +33,7 @@ def link():
 
 
 def clicks(link):
-    return TrackedLink.objects.get(pk=link.pk).clicks
+    return services.clicks_by_link([TrackedLink.objects.get(pk=link.pk)])[link.pk]
 
 
 def test_a_person_is_counted_once_a_day_and_sent_on(link):
@@ -87,14 +87,18 @@ def test_the_visitor_hash_changes_every_day_and_hides_the_address(link):
     assert ADDRESS not in services.visitor_hash(request, monday)
 
 
-def test_the_same_visitor_counts_again_the_next_day(link):
+def test_the_same_visitor_counts_again_the_next_day_and_days_gone_roll_up(link):
     request = RequestFactory().get("/", HTTP_USER_AGENT=PHONE, REMOTE_ADDR=ADDRESS)
     day = dt.datetime(2027, 6, 7, 12, tzinfo=dt.UTC)
     assert services.count_click(link.pk, request, now=day)
     assert not services.count_click(link.pk, request, now=day + dt.timedelta(hours=2))
     assert services.count_click(link.pk, request, now=day + dt.timedelta(days=1))
-    assert clicks(link) == 2
-    assert services.forget_old_clicks(now=day + dt.timedelta(days=1)) == 1
+    assert services.roll_up_clicks(now=day + dt.timedelta(days=1)) == 1
+    assert TrackedLink.objects.get(pk=link.pk).clicks == 1
+    assert services.roll_up_clicks(now=day + dt.timedelta(days=2)) == 1
+    assert services.roll_up_clicks(now=day + dt.timedelta(days=2)) == 0
+    assert TrackedLink.objects.get(pk=link.pk).clicks == 2
+    assert not Click.objects.exists()
 
 
 def test_an_unknown_code_is_a_404_and_counts_nothing(link):
@@ -107,3 +111,18 @@ def test_clicks_are_the_sharers_in_the_organisers_figures(link):
     follow(link)
     rows = services.volunteer_figures(link.campaign)
     assert [(r["user"], r["clicks"]) for r in rows] == [(link.volunteer, 1)]
+
+
+@pytest.mark.postgres_only
+def test_roll_ups_at_once_count_each_click_once():
+    from tests.threads import run_at_once
+
+    campaign, _ = published_campaign()
+    link = services.link_for(campaign, make_volunteer(campaign))
+    day = dt.datetime(2027, 6, 7, 12, tzinfo=dt.UTC)
+    for n in range(30):
+        request = RequestFactory().get("/", HTTP_USER_AGENT=f"{PHONE} {n}", REMOTE_ADDR=ADDRESS)
+        assert services.count_click(link.pk, request, now=day)
+    moved = run_at_once(8, lambda i: services.roll_up_clicks(now=day + dt.timedelta(days=1)))
+    assert sum(moved) == 30
+    assert TrackedLink.objects.get(pk=link.pk).clicks == 30

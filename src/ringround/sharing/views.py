@@ -186,6 +186,10 @@ def _volunteer_page(request, campaign, membership, status=200):
         link = services.link_for(campaign, request.user, kit)
         url = absolute(reverse("sharing:follow", args=[link.code]))
         kits.append({"kit": kit, "link": link, "url": url, "text": f"{kit.message} {url}"})
+    clicks = services.clicks_by_link([invite, *(item["link"] for item in kits)])
+    invite.click_count = clicks[invite.pk]
+    for item in kits:
+        item["link"].click_count = clicks[item["link"].pk]
     invite_url = absolute(reverse("sharing:follow", args=[invite.code]))
     context = {
         "campaign": campaign,
