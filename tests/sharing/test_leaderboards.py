@@ -99,3 +99,19 @@ def test_the_card_shows_the_campaign_wide_counter(evening):
     assert 'class="campaign-counter"' in html
     figures = momentum.counter(campaign)
     assert f"<strong>{figures['week']}</strong> this week" in html
+
+
+def test_the_counter_counts_a_call_at_once_though_it_is_cached(django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    campaign, _ = published_campaign(targets=3)
+    vera = make_volunteer(campaign)
+    now = timezone.now() + dt.timedelta(minutes=2)  # after the contacts became callable
+    before = momentum.counter(campaign, now)
+    call(campaign, vera, now=now, capture=django_capture_on_commit_callbacks)
+    after = momentum.counter(campaign, now)
+    assert after == {"tonight": before["tonight"] + 1, "week": before["week"] + 1}
+    from django.core.cache import cache
+
+    cache.clear()
+    assert momentum.counter(campaign, now) == after  # the sum from the tallies agrees

@@ -67,6 +67,7 @@ def award(campaign_id: int, volunteer_id: int, kind: str, at: dt.datetime) -> bo
 def call_counted(call) -> list[str]:
     """After a call is stored (and its tallies with it): add its time, and give the
     badges it earned, the moment it earned them. The badges the call gave, by kind."""
+    count_in_counter(call)
     if call.volunteer_id is None:
         return []
     campaign_id, volunteer_id, at = call.campaign_id, call.volunteer_id, call.ended_at
@@ -114,24 +115,45 @@ def badges_of(campaign: Campaign, volunteer) -> list[dict]:
 # -- the campaign-wide counter -------------------------------------------------------------
 
 
-def counter(campaign: Campaign, now: dt.datetime | None = None) -> dict:
-    """Calls made tonight (since midnight where the campaign is) and this week (since
-    Monday), from the hourly tallies, at most a minute old (cached)."""
-    now = now or timezone.now()
-    local = now.astimezone(ZoneInfo(campaign.invite_time_zone))
+def _counter_keys(campaign_id: int, time_zone: str, now: dt.datetime):
+    local = now.astimezone(ZoneInfo(time_zone))
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
     monday = midnight - dt.timedelta(days=local.weekday())
-    key = f"ringround:sharing:counter:{campaign.pk}:{midnight.date().isoformat()}"
-    figures = cache.get(key)
-    if figures is None:
-        hours = CallTally.objects.filter(campaign=campaign, hour__gte=monday.astimezone(dt.UTC))
-        week = hours.aggregate(n=Sum("calls"))["n"] or 0
-        tonight = (
-            hours.filter(hour__gte=midnight.astimezone(dt.UTC)).aggregate(n=Sum("calls"))["n"] or 0
-        )
-        figures = {"tonight": tonight, "week": week}
-        cache.set(key, figures, COUNTER_SECONDS)
-    return figures
+    prefix = f"ringround:sharing:counter:{campaign_id}"
+    keys = (f"{prefix}:day:{midnight.date().isoformat()}", f"{prefix}:week:{monday.date()}")
+    return keys, midnight, monday
+
+
+def counter(campaign: Campaign, now: dt.datetime | None = None) -> dict:
+    """Calls made tonight (since midnight where the campaign is) and this week (since
+    Monday): summed from the hourly tallies at most once a minute (cached), and counted up
+    in the cache by each call meanwhile (``count_in_counter``), so a volunteer's own call
+    shows at once. A call stored while the sum is taken may be counted twice for that
+    minute; the next sum puts it right."""
+    now = now or timezone.now()
+    (day_key, week_key), midnight, monday = _counter_keys(
+        campaign.pk, campaign.invite_time_zone, now
+    )
+    found = cache.get_many([day_key, week_key])
+    if len(found) == 2:
+        return {"tonight": found[day_key], "week": found[week_key]}
+    hours = CallTally.objects.filter(campaign=campaign, hour__gte=monday.astimezone(dt.UTC))
+    week = hours.aggregate(n=Sum("calls"))["n"] or 0
+    tonight = (
+        hours.filter(hour__gte=midnight.astimezone(dt.UTC)).aggregate(n=Sum("calls"))["n"] or 0
+    )
+    cache.set_many({day_key: tonight, week_key: week}, COUNTER_SECONDS)
+    return {"tonight": tonight, "week": week}
+
+
+def count_in_counter(call) -> None:
+    """Add a stored call to the cached counter, if it is cached (else the next sum has it)."""
+    keys, _, _ = _counter_keys(call.campaign_id, call.campaign.invite_time_zone, call.ended_at)
+    for key in keys:
+        try:
+            cache.incr(key)
+        except ValueError:
+            pass
 
 
 # -- leaderboards --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.views.decorators.csrf import csrf_exempt
@@ -31,7 +32,7 @@ def _page_context(page, request) -> dict:
         image = request.build_absolute_uri(reverse("sharing:image", args=[kit.image]))
         size = (kit.image_width, kit.image_height)
     else:
-        image = request.build_absolute_uri("/static/sharing/share.png")
+        image = request.build_absolute_uri(static("sharing/share.png"))
         size = (1200, 630)
     return {
         "page": page,
