@@ -484,6 +484,8 @@ def invite_contact(lease, volunteer, channel: str, *, consented: bool, url: str,
         raise SharingError("We have no email address for this person.")
     if channel != ContactInvite.Channel.EMAIL and not contact.phone:
         raise SharingError("We have no number for this person.")
+    if ContactInvite.objects.filter(campaign=campaign, contact=contact).exists():
+        raise SharingError("This person has been sent the link already.")
     with transaction.atomic():
         invite = ContactInvite.objects.create(
             campaign=campaign, contact=contact, volunteer=volunteer, channel=channel

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 from ringround.accounts.forms import SignupForm
 from ringround.accounts.permissions import organiser_required
 from ringround.calling import rules
+from ringround.campaigns.models import Membership
 from ringround.campaigns.permissions import campaign_for_organiser, campaign_for_volunteer
 from ringround.campaigns.services import CampaignError, SignUpsThrottled
 
@@ -210,9 +212,17 @@ def _volunteer_page(request, campaign, membership, status=200):
     return _private(render(request, "sharing/volunteer.html", context, status=status))
 
 
+def _sharer(request, public_id):
+    """The campaign of a volunteer who may share it: a suspended volunteer may not."""
+    campaign, membership = campaign_for_volunteer(request.user, public_id)
+    if membership.status == Membership.Status.SUSPENDED:
+        raise PermissionDenied("Your calling for this campaign has been suspended.")
+    return campaign, membership
+
+
 @login_required
 def volunteer(request, public_id):
-    campaign, membership = campaign_for_volunteer(request.user, public_id)
+    campaign, membership = _sharer(request, public_id)
     return _volunteer_page(request, campaign, membership)
 
 
@@ -226,7 +236,7 @@ def share(request, code, network):
     )
     if link is None or network not in services.NETWORKS:
         raise Http404("No such link")
-    campaign_for_volunteer(request.user, link.campaign.public_id)
+    _sharer(request, link.campaign.public_id)
     if network == "copy":
         if request.method != "POST":
             return HttpResponse(status=405)
