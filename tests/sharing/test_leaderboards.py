@@ -115,3 +115,13 @@ def test_the_counter_counts_a_call_at_once_though_it_is_cached(django_capture_on
 
     cache.clear()
     assert momentum.counter(campaign, now) == after  # the sum from the tallies agrees
+
+
+def test_time_on_calls_is_shown_as_people_say_it(evening):
+    campaign, organiser, _ = evening
+    services.save_page(campaign, by=organiser, ranking=Ranking.TIME)
+    client = Client()
+    client.force_login(organiser)
+    html = client.get(reverse("sharing:organiser", args=[campaign.public_id])).content.decode()
+    board = html[html.index('class="board-volunteers"') :]
+    assert " min</span>" in board.split("</ol>")[0]

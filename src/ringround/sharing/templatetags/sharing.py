@@ -5,6 +5,8 @@ need one line each and their views nothing."""
 
 from django import template
 
+from ringround.calling.services import spoken_duration
+
 from .. import momentum
 
 register = template.Library()
@@ -28,3 +30,9 @@ def card_momentum(context, campaign, lease, card=None):
         "counter": momentum.counter(campaign),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.filter
+def spoken(seconds) -> str:
+    """Seconds on calls as people say them: ``42 s``, ``3 min``, ``1 h 05 min``."""
+    return spoken_duration(int(seconds or 0))
