@@ -159,3 +159,14 @@ def test_an_organiser_previews_their_unpublished_page_and_another_team_cannot():
 
 def test_a_wrong_campaign_id_is_a_404():
     assert Client().get("/join/nosuchcampaign/").status_code == 404
+
+
+def test_the_page_sums_its_figures_when_rendered_not_from_an_older_cached_sum():
+    from ringround.sharing import momentum
+
+    campaign, _ = published_campaign()
+    assert momentum.counter(campaign)["week"] == 0  # a volunteer's page cached the sum
+    CallTally.objects.create(
+        campaign=campaign, hour=timezone.now(), outcome=campaign.outcomes.first(), calls=5
+    )
+    assert "<b>5</b>calls this week" in Client().get(page_url(campaign)).content.decode()

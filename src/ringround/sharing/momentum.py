@@ -124,17 +124,18 @@ def _counter_keys(campaign_id: int, time_zone: str, now: dt.datetime):
     return keys, midnight, monday
 
 
-def counter(campaign: Campaign, now: dt.datetime | None = None) -> dict:
+def counter(campaign: Campaign, now: dt.datetime | None = None, *, fresh: bool = False) -> dict:
     """Calls made tonight (since midnight where the campaign is) and this week (since
     Monday): summed from the hourly tallies at most once a minute (cached), and counted up
     in the cache by each call meanwhile (``count_in_counter``), so a volunteer's own call
     shows at once. A call stored while the sum is taken may be counted twice for that
-    minute; the next sum puts it right."""
+    minute; the next sum puts it right. ``fresh``: sum now (the recruitment page, itself
+    cached for a minute, so its figures are never more than a minute old)."""
     now = now or timezone.now()
     (day_key, week_key), midnight, monday = _counter_keys(
         campaign.pk, campaign.invite_time_zone, now
     )
-    found = cache.get_many([day_key, week_key])
+    found = {} if fresh else cache.get_many([day_key, week_key])
     if len(found) == 2:
         return {"tonight": found[day_key], "week": found[week_key]}
     hours = CallTally.objects.filter(campaign=campaign, hour__gte=monday.astimezone(dt.UTC))

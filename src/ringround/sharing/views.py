@@ -39,7 +39,7 @@ def _page_context(page, request) -> dict:
     return {
         "page": page,
         "campaign": campaign,
-        "counter": momentum.counter(campaign),
+        "counter": momentum.counter(campaign, fresh=True),
         "og": {
             "title": page.title(),
             "description": (page.about or campaign.brief or f"Phone for {campaign.name}.")[:200],
