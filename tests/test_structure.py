@@ -367,6 +367,7 @@ LAYERS = (
     {"campaigns"},
     {"calling"},
     {"imports", "reports", "privacy", "backups", "demo", "webhooks", "phonebanks", "telephony"},
+    {"sharing"},
 )
 PAGES = {"views", "urls", "forms", "admin", "management", "templatetags", "middleware", "apps"}
 ON_TOP = {"api", "cli", "urls", "views", "wsgi", "middleware", "__main__"}

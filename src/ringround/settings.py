@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "ringround.webhooks",
     "ringround.phonebanks",
     "ringround.telephony",
+    "ringround.sharing",
 ]
 
 MIDDLEWARE = [

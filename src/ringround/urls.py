@@ -7,6 +7,7 @@ from .api.urls import api
 urlpatterns = [
     path("api/v1/", api.urls),  # first: the calling loop's requests resolve without a walk
     path("", views.home, name="home"),
+    path("", include("ringround.sharing.urls")),  # /s/<code>: the tracked links' fast path
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
     path("accounts/", include("ringround.accounts.urls")),

@@ -69,4 +69,18 @@ MATRIX = {
     "telephony:line_status": ("get", THIS_CAMPAIGNS_VOLUNTEER),
     "telephony:team_line": ("get", THIS_CAMPAIGNS_ORGANISER),
     "telephony:campaign_dialing": ("get", THIS_CAMPAIGNS_ORGANISER),
+    # Sharing: the recruitment page, its sign-up and tracked links are public; a share
+    # button is its volunteer's own; a kit's picture is public (link previews fetch it).
+    "sharing:page": ("get", ANYONE),
+    "sharing:sign_up": ("post", ANYONE),
+    "sharing:join": ("post", SIGNED_IN),
+    "sharing:follow": ("get", ANYONE),
+    "sharing:image": ("get", ANYONE),
+    "sharing:share": ("get", THIS_CAMPAIGNS_VOLUNTEER),
+    "sharing:volunteer": ("get", THIS_CAMPAIGNS_VOLUNTEER),
+    "sharing:hide_name": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "sharing:invite_contact": ("post", THIS_CAMPAIGNS_VOLUNTEER),
+    "sharing:organiser": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "sharing:recruits": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "sharing:withdraw": ("post", THIS_CAMPAIGNS_ORGANISER),
 }

@@ -29,6 +29,7 @@ from tests.factories import (
 )
 from tests.phonebanks.factories import phonebank_ids
 from tests.reports.factories import export_ids
+from tests.sharing.factories import sharing_ids
 from tests.webhooks.factories import webhook_ids
 
 pytestmark = pytest.mark.django_db
@@ -178,6 +179,7 @@ def world():
         **webhook_ids(campaign.team),
         **phonebank_ids(campaign),
         **export_ids(campaign),
+        **sharing_ids(campaign, volunteer),
     }
     return {"people": people, "values": values, "contact": contact}
 

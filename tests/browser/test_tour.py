@@ -13,6 +13,7 @@ from ringround.accounts.models import User
 from ringround.contacts.services import add_suppression
 from ringround.demo import DEMO_TEAM, load_demo
 from ringround.imports.services import create_import
+from ringround.sharing import services as sharing_services
 
 from .conftest import _page, describe_violations
 
@@ -66,6 +67,7 @@ def world(db, settings, tmp_path):
     csv.write_text("first_name,last_name,phone\nAda,Lovelace,020 7946 0999\n")
     job = create_import(path=csv, original_name="members.csv", team=campaign.team, by=organiser)
     add_suppression("+442079460998", team=campaign.team, by=organiser, note="asked not to")
+    sharing_services.save_page(campaign, by=organiser, published=True)
     return {"campaign": campaign, "import": job}
 
 
@@ -152,6 +154,7 @@ def test_every_page_as_every_role_is_accessible_and_thumb_sized(
     page.get_by_role("link", name="Forgotten your password?").click()
     tour.shot("password-reset")
     tour.visit("404", "/no-such-page/", status=404)
+    tour.visit("recruitment-page", f"/join/{cid}/")
     expect(page.get_by_role("link", name="Ringround")).to_be_visible()
 
     # A volunteer: their campaigns, the brief, one call, the summary, their account.
@@ -172,6 +175,9 @@ def test_every_page_as_every_role_is_accessible_and_thumb_sized(
     page.get_by_role("button", name="Pause / stop without saving").click()
     expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
     tour.shot("calling-summary")
+    page.get_by_role("link", name="Invite friends and see your badges").click()
+    expect(page.get_by_role("heading", name="Grow the phone bank")).to_be_visible()
+    tour.shot("sharing-volunteer")
     tour.menu("Account")
     tour.shot("volunteer-account")
     tour.log_out()
@@ -197,6 +203,8 @@ def test_every_page_as_every_role_is_accessible_and_thumb_sized(
         ("campaign-volunteers", "invite/"),
         ("campaign-results", "results/"),
         ("campaign-dialing", "dialing/"),
+        ("campaign-sharing", "sharing/"),
+        ("campaign-recruits", "sharing/recruits/"),
     ]:
         tour.visit(name, f"/campaigns/{cid}/{path}")
     tour.visit("campaign-new", "/campaigns/new/", heading="New campaign")
