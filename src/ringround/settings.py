@@ -307,6 +307,10 @@ RINGROUND_IMPORT_WORKERS = (
     if os.environ.get("RINGROUND_IMPORT_WORKERS")
     else None
 )
+# How contact imports write on PostgreSQL: "staged" (COPY into a staging table, then one merge;
+# imports.staged), "batches" (matched and written batch by batch), or "auto": staged for files
+# of 4 MB and more. SQLite always writes batch by batch.
+RINGROUND_IMPORT_ENGINE = os.environ.get("RINGROUND_IMPORT_ENGINE", "auto")
 # Seconds an app process trusts an API token it has checked (a revocation takes this long to
 # reach the other processes).
 RINGROUND_API_TOKEN_CACHE_SECONDS = float(os.environ.get("RINGROUND_API_TOKEN_CACHE_SECONDS", "10"))

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from ringround.audit.services import record_event
+from ringround.contacts import staged as staging
 
 from .models import Import, RejectedRow
 from .readers import FileProblem, open_rows
@@ -205,6 +206,7 @@ def purge_copies(*, now: dt.datetime | None = None) -> dict:
 
 
 def _delete_upload(job: Import, why: str) -> None:
+    staging.drop(job.pk)  # the rows it had staged are a copy of the file too
     imports_folder = (Path(settings.MEDIA_ROOT) / "imports").resolve()
     path = Path(job.file_path).resolve()
     if imports_folder in path.parents:
