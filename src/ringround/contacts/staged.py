@@ -84,6 +84,8 @@ def mark_matched(import_id: int, team_id: int) -> int:
         # read whole tables, and their hash tables want more than the default memory.
         cursor.execute("SET LOCAL enable_seqscan = on")
         cursor.execute("SET LOCAL work_mem = '128MB'")
+        # Compiling these plans (JIT) costs more than running them: seconds, not milliseconds.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(f"ANALYZE {table}")
         cursor.execute(
             f"""UPDATE {table} AS s SET matched = true
