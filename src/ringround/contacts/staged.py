@@ -114,10 +114,12 @@ def insert_unmatched(import_id: int, team_id: int, stamp) -> int:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {sequence}")
         sequence_name = cursor.fetchone()[0]
+        # Ids in file order (taken after the inner sort), rows written in order of phone
+        # number: the two phone indexes are then filled in order, as contacts.bulk does.
         cursor.execute(
             f'INSERT INTO "{TABLE}" (id, public_id, team_id, {columns}, created_at, updated_at) '
-            f"SELECT nextval(%s::regclass), public_id, %s, {values}, %s, %s "
-            f"FROM {table} WHERE NOT matched ORDER BY row_number",
+            f"SELECT * FROM (SELECT nextval(%s::regclass), public_id, %s, {values}, %s, %s "
+            f"FROM {table} WHERE NOT matched ORDER BY row_number) AS new ORDER BY phone",
             [sequence_name, team_id, stamp, stamp],
         )
         return cursor.rowcount
