@@ -111,6 +111,9 @@ class StagedContactImporter(ContactImporter):
             batch_settings()
             staging.mark_matched(job.pk, job.team_id)
             result.created = staging.insert_unmatched(job.pk, job.team_id, timezone.now())
+            # Back to looking contacts up by key only: the table's statistics still say it is
+            # as small as before this import (see batch_settings).
+            batch_settings()
             if job.campaign_id:
                 result.targets_added = targets.add_contact_rows(
                     job.campaign_id, staging.unmatched_contacts(job.pk)
