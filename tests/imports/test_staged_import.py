@@ -148,3 +148,24 @@ def test_erasing_someone_in_an_unfinished_upload_drops_its_staged_rows(tmp_path,
     assert counted["uploaded_files"] == 1
     assert not staging.exists(job.pk)
     assert not (folder / "f.csv").exists()
+
+
+@postgres_only
+def test_staged_rows_are_in_a_subject_access_report_and_erasure_empties_them(tmp_path):
+    """A file imported from the command line stays where it was; what was staged from it is
+    a copy Ringround holds, reported and erased like the others."""
+    rows = member_rows(10)
+    expected, contacts = whole_result(tmp_path, rows)
+    job = start(write_csv(tmp_path / "f.csv", rows))
+    jobs.run_import(job, engine="staged", batch_size=3, stop_after_batches=2)
+    Import.objects.filter(pk=job.pk).update(status=Import.Status.FAILED)
+    person = copies.Person.of(numbers=[e164_landline(4)])
+    held = [copy for copy in copies.held_copies(person) if "staged" in copy["where"]]
+    assert [copy["where"] for copy in held] == ["row 6, staged for an import not yet finished"]
+    assert e164_landline(4) in held[0]["row"]
+    assert copies.forget(person)["staged_imports"] == 1
+    assert staging.count(job.pk) == 0
+    assert not [copy for copy in copies.held_copies(person) if "staged" in copy["where"]]
+    job = jobs.run_import(job, batch_size=3)  # resumed: the file is staged again from its start
+    assert counts(job) == expected
+    assert sorted(Contact.objects.values_list(*FIELDS)) == contacts

@@ -18,7 +18,7 @@ whole or not at all. Unlogged: a server crash empties it, which the importer not
 no longer matches the import's) and stages the file again.
 """
 
-from django.db import connection
+from django.db import connection, transaction
 
 from .models import CONTACT_FIELDS, Contact
 
@@ -74,6 +74,35 @@ def drop(import_id: int) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {table_for(import_id)}")
+
+
+def import_ids() -> list[int]:
+    """The imports that have a staging table now (none on SQLite)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_class WHERE relkind = 'r' AND relname LIKE %s "
+            "AND relnamespace = current_schema()::regnamespace",
+            [table_for(0)[:-1] + "%"],
+        )
+        return sorted(int(name.rsplit("_", 1)[1]) for (name,) in cursor.fetchall())
+
+
+def staged_rows(import_id: int):
+    """Every staged row, ``(row number, contact row)``, in file order."""
+    columns = ", ".join(f'"{name}"' for name in CONTACT_FIELDS)
+    yield from _stream(
+        f"SELECT row_number, {columns} FROM {table_for(import_id)} ORDER BY row_number",
+        [],
+        lambda row: (row[0], row[1:]),
+    )
+
+
+def empty(import_id: int) -> None:
+    """Forget what was staged (the import stages its file again when it resumes)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {table_for(import_id)}")
 
 
 def mark_matched(import_id: int, team_id: int) -> int:
@@ -150,9 +179,11 @@ def unmatched_contacts(import_id: int):
 
 
 def _stream(sql, params, convert):
-    connection.ensure_connection()
-    with connection.connection.cursor(name=f"ringround_staged_{id(sql)}") as cursor:
-        cursor.itersize = FETCH
-        cursor.execute(sql, params)
-        for row in cursor:
-            yield convert(row)
+    """Rows from a server-side cursor, which lives in a transaction (the caller's, if any)."""
+    with transaction.atomic():
+        connection.ensure_connection()
+        with connection.connection.cursor(name=f"ringround_staged_{id(sql)}") as cursor:
+            cursor.itersize = FETCH
+            cursor.execute(sql, params)
+            for row in cursor:
+                yield convert(row)
