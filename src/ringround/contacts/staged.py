@@ -45,7 +45,10 @@ def prepare(import_id: int, *, empty: bool) -> None:
         cursor.execute(
             f"CREATE UNLOGGED TABLE IF NOT EXISTS {table} (batch integer NOT NULL, "
             f"row_number integer NOT NULL, public_id text NOT NULL, {columns}, "
-            "matched boolean NOT NULL DEFAULT false)"
+            "matched boolean NOT NULL DEFAULT false) "
+            # Read once and dropped: vacuuming it would be work for nothing (the merge
+            # analyses it itself).
+            "WITH (autovacuum_enabled = false)"
         )
         if empty:
             cursor.execute(f"TRUNCATE {table}")
