@@ -11,7 +11,7 @@ laptop): one ``executemany`` of the ready values, inside the batch's write trans
 from django.db import connection
 from django.utils import timezone
 
-from ringround import rawsql
+from ringround import copytext, rawsql
 from ringround.ids import new_public_ids
 
 from .models import CONTACT_FIELDS, HAS_EXTERNAL_ID, Contact, Suppression
@@ -22,7 +22,6 @@ UPDATED_FIELDS = tuple(name for name in CONTACT_FIELDS if name != "source")
 PHONE = CONTACT_FIELDS.index("phone")
 INSERTED = ("id", "public_id", "team_id", *CONTACT_FIELDS, "created_at", "updated_at")
 CHUNK = 900  # keys per IN (…) on SQLite: within its limit on query parameters
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
 def is_postgres() -> bool:
@@ -140,20 +139,7 @@ def _copy_insert(team_id, rows, ids) -> None:
             copy.write(text)
 
 
-def _copy_lines(rows: list[tuple]) -> list[str]:
-    """Each row as a line of PostgreSQL's COPY text format (without its newline); values are
-    escaped only in a batch that needs it (a tab, newline or backslash in some value)."""
-    lines = list(map("\t".join, rows))
-    text = "\n".join(lines)
-    width = len(rows[0])
-    if (
-        "\\" not in text
-        and "\r" not in text
-        and text.count("\t") == len(rows) * (width - 1)
-        and text.count("\n") == len(rows) - 1
-    ):
-        return lines
-    return ["\t".join(value.translate(_COPY_ESCAPES) for value in row) for row in rows]
+_copy_lines = copytext.lines
 
 
 def _sqlite_insert(team_id, rows) -> list[int]:

@@ -166,11 +166,25 @@ class BaseImporter:
         staged = self.stage(records)
         writer.submit((self.staged_batches, batch_len, staged, rejects, blank, progress))
 
+    # How a batch is cleaned, here or in a worker process, and what comes back (the staged
+    # importer has the workers write COPY text instead).
+
+    def _clean_here(self, plan, batch, index):
+        return prepare_batch(plan, batch)
+
+    def _clean_in_worker(self, pool, batch, index):
+        return pool.submit(prepare_in_worker, pack_rows(batch))
+
+    def _from_worker(self, result):
+        records, rejects, blank = result
+        return unpack_records(records), rejects, blank
+
     def _prepared(self, plan, batches):
-        """``(rows_in_batch, (done, total), (records, rejects, blank))`` in file order."""
+        """``(rows_in_batch, (done, total), cleaned)`` in file order; ``cleaned`` is
+        ``(records, rejects, blank)``."""
         if self.workers <= 1:
-            for batch, progress in batches:
-                yield len(batch), progress, prepare_batch(plan, batch)
+            for index, (batch, progress) in enumerate(batches):
+                yield len(batch), progress, self._clean_here(plan, batch, index)
             return
         # forkserver: workers start from a clean process, not a copy of this one with its
         # database connection and threads. What they run imports nothing from Django.
@@ -188,12 +202,8 @@ class BaseImporter:
 
             def feed():
                 try:
-                    for batch, progress in batches:
-                        item = (
-                            len(batch),
-                            progress,
-                            pool.submit(prepare_in_worker, pack_rows(batch)),
-                        )
+                    for index, (batch, progress) in enumerate(batches):
+                        item = (len(batch), progress, self._clean_in_worker(pool, batch, index))
                         while not stop.is_set():
                             try:
                                 in_flight.put(item, timeout=0.2)
@@ -213,8 +223,7 @@ class BaseImporter:
                     if isinstance(item, BaseException):
                         raise item
                     count, progress, future = item
-                    records, rejects, blank = future.result()
-                    yield count, progress, (unpack_records(records), rejects, blank)
+                    yield count, progress, self._from_worker(future.result())
             finally:
                 stop.set()
                 while reader.is_alive():

@@ -22,6 +22,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from ringround.audit.services import record_event
+from ringround.contacts import staged as staging
 
 from .models import Import, RejectedRow
 from .readers import FileProblem, open_rows
@@ -127,12 +128,23 @@ def held_copies(person: Person) -> list[dict]:
     for job in _uploads_on_disk():
         if Path(job.file_path).exists() and _file_names(job, person):
             found.append(_copy(job, "uploaded file, not yet imported", []))
+    for job, number, row in _staged_naming(person):
+        found.append(_copy(job, f"row {number}, staged for an import not yet finished", row))
     for job in Import.objects.exclude(error="").order_by("created_at", "id"):
         if person.mentioned_in(job.error):
             found.append(_copy(job, "the import's error message", [job.error]))
     for pk in _finished_tasks_naming(person):
         found.append({"task": str(pk), "where": "a background task's record", "row": []})
     return found
+
+
+def _staged_naming(person: Person):
+    """``(import, row number, row)`` of rows naming the person that a big import has staged
+    (``contacts.staged``) and not yet merged into contacts."""
+    for job in Import.objects.filter(pk__in=staging.import_ids()).order_by("created_at", "id"):
+        for number, row in staging.staged_rows(job.pk):
+            if person.named_in(row):
+                yield job, number, list(row)
 
 
 def _copy(job: Import, where: str, row) -> dict:
@@ -161,6 +173,11 @@ def forget(person: Person, *, by=None) -> dict:
         if Path(job.file_path).exists() and _file_names(job, person):
             _delete_upload(job, "Its file was deleted: it held personal data erased on request.")
             files += 1
+    staged_naming = {job.pk for job, _number, _row in _staged_naming(person)}
+    staged = 0
+    for job in Import.objects.filter(pk__in=staged_naming).exclude(status=Import.Status.RUNNING):
+        staging.empty(job.pk)  # resumed, it stages its file again (without them, if erased)
+        staged += 1
     errors = 0
     for job in Import.objects.exclude(error="").exclude(error=ERROR_ERASED):
         if person.mentioned_in(job.error):
@@ -173,6 +190,7 @@ def forget(person: Person, *, by=None) -> dict:
         "uploaded_files": files,
         "errors": errors,
         "task_results": len(tasks),
+        "staged_imports": staged,
     }
     if any(counts.values()):
         record_event(by, "privacy.erasure_in_imports", None, **counts)
@@ -205,6 +223,7 @@ def purge_copies(*, now: dt.datetime | None = None) -> dict:
 
 
 def _delete_upload(job: Import, why: str) -> None:
+    staging.drop(job.pk)  # the rows it had staged are a copy of the file too
     imports_folder = (Path(settings.MEDIA_ROOT) / "imports").resolve()
     path = Path(job.file_path).resolve()
     if imports_folder in path.parents:

@@ -7,16 +7,19 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
 from ringround import events
 from ringround.audit.services import record_event
+from ringround.contacts import staged as staging
 
-from .base import import_running
+from .base import BIG_FILE_BYTES, import_running
 from .contacts import ContactImporter
 from .models import Import
 from .readers import FileProblem
+from .staged import StagedContactImporter
 from .suppressions import SuppressionImporter
 
 
@@ -100,12 +103,35 @@ def import_error_message(exc: BaseException) -> str:
     )
 
 
-def importer_for(job: Import, **options):
-    importer = SuppressionImporter if job.kind == Import.Kind.SUPPRESSIONS else ContactImporter
-    return importer(job, **options)
+ENGINES = ("auto", "staged", "batches")
+
+
+def importer_for(job: Import, *, engine: str | None = None, **options):
+    """The importer for a job; ``engine`` (else ``RINGROUND_IMPORT_ENGINE``) chooses how
+    contacts are written on PostgreSQL."""
+    if job.kind == Import.Kind.SUPPRESSIONS:
+        return SuppressionImporter(job, **options)
+    if writes_staged(job, engine or settings.RINGROUND_IMPORT_ENGINE):
+        return StagedContactImporter(job, **options)
+    return ContactImporter(job, **options)
+
+
+def writes_staged(job: Import, engine: str) -> bool:
+    """Whether the job's contacts go through a staging table (``imports.staged``). An import
+    that has begun carries on the way it began, whatever the setting says now."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown import engine {engine!r}: one of {', '.join(ENGINES)}")
+    if connection.vendor != "postgresql":
+        return False
+    if job.position:
+        return staging.exists(job.pk)
+    if engine == "auto":
+        return job.size_bytes >= BIG_FILE_BYTES
+    return engine == "staged"
 
 
 def _delete_upload(job: Import) -> None:
+    staging.drop(job.pk)
     path = Path(job.file_path)
     imports_folder = (Path(settings.MEDIA_ROOT) / "imports").resolve()
     if imports_folder in path.resolve().parents:

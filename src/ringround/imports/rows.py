@@ -23,6 +23,9 @@ from json.encoder import encode_basestring
 
 import phonenumbers
 
+from ringround import copytext
+from ringround.ids import new_public_ids
+
 from .fastphone import InvalidPhone, parser_for
 
 MAX_REJECTED_CELLS = 600
@@ -163,16 +166,18 @@ def clip_row(cells: list[str]) -> list[str]:
     return [c[:MAX_REJECTED_CELL_CHARS] for c in cells[:MAX_REJECTED_CELLS]]
 
 
-def prepare_batch(plan: Plan, rows):
+def prepare_batch(plan: Plan, rows, numbers: list | None = None):
     """``rows`` of ``(row_number, cells, problem)`` -> ``(records, rejects, blank)``: contact
     rows (or, for a suppression list, numbers in E.164).
 
     ``rejects`` are ``(row_number, reason, cells)``; ``blank`` counts rows with nothing in them,
-    which are skipped and not counted as read."""
+    which are skipped and not counted as read. ``numbers``, if given, receives the row number
+    of each record."""
     if plan.kind == "suppressions":
         return _prepare_suppressions(plan, rows)
     records, rejects, blank = [], [], 0
     append, reject = records.append, rejects.append
+    number_of = numbers.append if numbers is not None else None
     cleaner = _Cleaner(plan)
     width = plan.width
     for number, cells, problem in rows:
@@ -199,6 +204,9 @@ def prepare_batch(plan: Plan, rows):
             append(cleaner.row(cleaned))
         except RowProblem as exc:
             reject((number, str(exc), clip_row(cells)))
+        else:
+            if number_of is not None:
+                number_of(number)
     return records, rejects, blank
 
 
@@ -525,6 +533,30 @@ def _exit_with(parent: int) -> None:
 def prepare_in_worker(packed):
     records, rejects, blank = prepare_batch(_worker_plan, unpack_rows(packed))
     return pack_records(records), rejects, blank
+
+
+def prepare_staged(plan: Plan, rows, batch: int):
+    """A batch cleaned for the staging table (``contacts.staged``): ``(text, records, rejects,
+    blank)``, ``text`` being COPY lines of ``batch, row number, public id, contact row``.
+
+    Made here, in the worker, so that the importer only hands text to PostgreSQL; the public
+    ids too (``ids.new_public_ids``)."""
+    numbers = []
+    records, rejects, blank = prepare_batch(plan, rows, numbers)
+    public_ids = new_public_ids(len(records))
+    text = "".join(
+        [
+            f"{batch}\t{number}\t{public_id}\t{line}\n"
+            for number, public_id, line in zip(
+                numbers, public_ids, copytext.lines(records), strict=True
+            )
+        ]
+    )
+    return text, len(records), rejects, blank
+
+
+def prepare_staged_in_worker(packed, batch: int):
+    return prepare_staged(_worker_plan, unpack_rows(packed), batch)
 
 
 def pack_records(records):

@@ -1,0 +1,171 @@
+"""The staged (COPY) importer's own behaviour: resuming after a stop, a failure or a server
+crash; carrying on with the engine an import began with; and its staging table, a copy of the
+file, going when the file goes."""
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+
+from ringround.contacts import staged as staging
+from ringround.contacts.models import Contact
+from ringround.imports import copies, jobs, services
+from ringround.imports.base import BIG_FILE_BYTES
+from ringround.imports.contacts import ContactImporter
+from ringround.imports.models import Import, RejectedRow
+from ringround.imports.staged import StagedContactImporter
+from tests.factories import the_team
+from tests.imports.conftest import e164_landline, member_rows, write_csv
+from tests.imports.test_import_contacts import resumable_rows
+
+pytestmark = pytest.mark.django_db
+postgres_only = pytest.mark.postgres_only
+
+FIELDS = ("external_id", "phone", "other_phones", "tags")
+
+
+def start(path, **options):
+    job = services.create_import(path=path, team=the_team(), **options)
+    services.start_import(job, background=False)
+    return job
+
+
+def whole_result(tmp_path, rows):
+    job = start(write_csv(tmp_path / "whole.csv", rows))
+    job = jobs.run_import(job, engine="staged", batch_size=4)
+    result = (job.rows_read, job.created, job.updated, job.unchanged, job.rejected)
+    contacts = sorted(Contact.objects.values_list(*FIELDS))
+    Contact.objects.all().delete()
+    return result, contacts
+
+
+def counts(job):
+    return (job.rows_read, job.created, job.updated, job.unchanged, job.rejected)
+
+
+def as_if_dead(job):
+    Import.objects.filter(pk=job.pk).update(heartbeat_at=job.heartbeat_at - dt.timedelta(hours=1))
+    job.refresh_from_db()
+    return job
+
+
+@postgres_only
+def test_a_stopped_import_resumes_after_its_last_staged_batch(tmp_path):
+    rows = resumable_rows()
+    expected, contacts = whole_result(tmp_path, rows)
+    job = start(write_csv(tmp_path / "f.csv", rows))
+    jobs.run_import(job, engine="staged", batch_size=4, stop_after_batches=2)
+    job.refresh_from_db()
+    assert job.status == Import.Status.RUNNING
+    assert job.position == 8 and job.rows_read == 8 and job.rejected == 1
+    assert staging.count(job.pk) == 7  # staged, not yet contacts: they come all at once
+    assert Contact.objects.count() == 0 and job.created == 0
+    services.resume_import(as_if_dead(job), background=False)
+    job = jobs.run_import(job, batch_size=4)  # the setting says nothing: it began staged
+    assert job.status == Import.Status.DONE
+    assert counts(job) == expected
+    assert sorted(Contact.objects.values_list(*FIELDS)) == contacts
+    assert RejectedRow.objects.filter(source_import=job).count() == 1
+    assert not staging.exists(job.pk)
+
+
+@postgres_only
+def test_a_failure_in_the_merge_writes_nothing_and_running_again_finishes(tmp_path, monkeypatch):
+    rows = resumable_rows()  # row 10 repeats row 3: the merge meets a matched row
+    expected, contacts = whole_result(tmp_path, rows)
+    real_apply = StagedContactImporter.apply
+
+    def failing_apply(self, staged):
+        real_apply(self, staged)  # writes, then dies before the merge commits
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(StagedContactImporter, "apply", failing_apply)
+    job = start(write_csv(tmp_path / "f.csv", rows))
+    with pytest.raises(RuntimeError):
+        jobs.run_import(job, engine="staged", batch_size=4)
+    job.refresh_from_db()
+    assert job.status == Import.Status.FAILED and "power cut" in job.error
+    assert Contact.objects.count() == 0 and job.created == 0
+    assert staging.count(job.pk) == job.rows_read - job.rejected == 13
+    monkeypatch.setattr(StagedContactImporter, "apply", real_apply)
+    job = jobs.run_import(job, batch_size=4)
+    assert counts(job) == expected
+    assert sorted(Contact.objects.values_list(*FIELDS)) == contacts
+
+
+@postgres_only
+def test_a_staging_table_emptied_by_a_server_crash_is_staged_again(tmp_path):
+    """An unlogged table is emptied when PostgreSQL recovers from a crash: what the import
+    counted as staged is then not there, and it starts the file again, counting nothing twice."""
+    rows = resumable_rows()
+    expected, contacts = whole_result(tmp_path, rows)
+    job = start(write_csv(tmp_path / "f.csv", rows))
+    jobs.run_import(job, engine="staged", batch_size=4, stop_after_batches=2)
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {staging.table_for(job.pk)}")
+    services.resume_import(as_if_dead(job), background=False)
+    job = jobs.run_import(job, batch_size=4)
+    assert counts(job) == expected
+    assert sorted(Contact.objects.values_list(*FIELDS)) == contacts
+    assert RejectedRow.objects.filter(source_import=job).count() == 1
+    assert sum(n for n, _rows in job.rejection_summary.values()) == 1
+
+
+@postgres_only
+def test_an_import_carries_on_with_the_engine_it_began_with(tmp_path):
+    path = write_csv(tmp_path / "f.csv", member_rows(10))
+    batch_job = start(path)
+    jobs.run_import(batch_job, engine="batches", batch_size=3, stop_after_batches=1)
+    batch_job.refresh_from_db()
+    assert type(jobs.importer_for(batch_job, engine="staged")) is ContactImporter
+    staged_job = start(path)
+    jobs.run_import(staged_job, engine="staged", batch_size=3, stop_after_batches=1)
+    staged_job.refresh_from_db()
+    assert type(jobs.importer_for(staged_job, engine="batches")) is StagedContactImporter
+
+
+def test_big_files_are_staged_on_postgresql_and_never_on_sqlite(tmp_path):
+    job = start(write_csv(tmp_path / "f.csv", member_rows(3)))
+    assert type(jobs.importer_for(job, engine="auto")) is ContactImporter
+    job.size_bytes = BIG_FILE_BYTES
+    staged = type(jobs.importer_for(job, engine="auto")) is StagedContactImporter
+    assert staged == (connection.vendor == "postgresql")
+    assert type(jobs.importer_for(job, engine="batches")) is ContactImporter
+    with pytest.raises(ValueError, match="unknown import engine"):
+        jobs.importer_for(job, engine="fastest")
+
+
+@postgres_only
+def test_erasing_someone_in_an_unfinished_upload_drops_its_staged_rows(tmp_path, settings):
+    folder = tmp_path / "media" / "imports" / "abc"
+    folder.mkdir(parents=True)
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    job = start(write_csv(folder / "f.csv", member_rows(10)), delete_file_when_done=True)
+    jobs.run_import(job, engine="staged", batch_size=3, stop_after_batches=2)
+    Import.objects.filter(pk=job.pk).update(status=Import.Status.FAILED)
+    assert staging.count(job.pk) == 6
+    counted = copies.forget(copies.Person.of(numbers=[e164_landline(4)]))
+    assert counted["uploaded_files"] == 1
+    assert not staging.exists(job.pk)
+    assert not (folder / "f.csv").exists()
+
+
+@postgres_only
+def test_staged_rows_are_in_a_subject_access_report_and_erasure_empties_them(tmp_path):
+    """A file imported from the command line stays where it was; what was staged from it is
+    a copy Ringround holds, reported and erased like the others."""
+    rows = member_rows(10)
+    expected, contacts = whole_result(tmp_path, rows)
+    job = start(write_csv(tmp_path / "f.csv", rows))
+    jobs.run_import(job, engine="staged", batch_size=3, stop_after_batches=2)
+    Import.objects.filter(pk=job.pk).update(status=Import.Status.FAILED)
+    person = copies.Person.of(numbers=[e164_landline(4)])
+    held = [copy for copy in copies.held_copies(person) if "staged" in copy["where"]]
+    assert [copy["where"] for copy in held] == ["row 6, staged for an import not yet finished"]
+    assert e164_landline(4) in held[0]["row"]
+    assert copies.forget(person)["staged_imports"] == 1
+    assert staging.count(job.pk) == 0
+    assert not [copy for copy in copies.held_copies(person) if "staged" in copy["where"]]
+    job = jobs.run_import(job, batch_size=3)  # resumed: the file is staged again from its start
+    assert counts(job) == expected
+    assert sorted(Contact.objects.values_list(*FIELDS)) == contacts
