@@ -108,11 +108,19 @@ TEMPLATES = [
 ]
 
 
+# Behind a connection pooler in transaction mode (PgBouncer's pool_mode = transaction) a
+# connection's session state does not last past a transaction: server-side cursors are off,
+# and so are prepared statements unless RINGROUND_PREPARE_THRESHOLD says the pooler keeps them
+# (PgBouncer 1.21+ with max_prepared_statements). deploy/README.md says which mode to choose.
+TRANSACTION_POOLER = env_bool("RINGROUND_TRANSACTION_POOLER")
+
+
 def prepare_threshold() -> int | None:
-    """RINGROUND_PREPARE_THRESHOLD: after how many uses psycopg prepares a statement (2), or
-    ``off`` behind a pooler that cannot keep prepared statements (PgBouncer before 1.21 in
-    transaction pooling): the statements then still bind on the server, unnamed."""
-    value = os.environ.get("RINGROUND_PREPARE_THRESHOLD", "2").strip().lower()
+    """RINGROUND_PREPARE_THRESHOLD: after how many uses psycopg prepares a statement (2; off
+    behind a transaction pooler), or ``off``: the statements then still bind on the server,
+    unnamed, and PostgreSQL plans them on every call."""
+    default = "off" if TRANSACTION_POOLER else "2"
+    value = os.environ.get("RINGROUND_PREPARE_THRESHOLD", default).strip().lower()
     return None if value in {"off", "none", ""} else int(value)
 
 
@@ -131,6 +139,7 @@ def database_config(url: str | None = None) -> dict:
         # round trip the calling loop cannot afford. A connection that broke (database
         # restarted) fails its request with 503 + Retry-After and is replaced for the next one.
         config["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS")
+        config["DISABLE_SERVER_SIDE_CURSORS"] = TRANSACTION_POOLER
     else:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         config = {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "ringround.sqlite3"}
