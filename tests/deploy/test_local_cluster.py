@@ -260,6 +260,25 @@ def test_a_report_reads_the_standby_within_the_lag_bound_and_the_primary_past_it
         cluster.pause_standby_replay(False)
 
 
+def process_facts(pid) -> tuple[list[str], dict]:
+    cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")
+    return cmdline, dict(item.split("=", 1) for item in raw if "=" in item)
+
+
+def test_each_service_runs_with_the_command_and_environment_of_compose_yaml(cluster):
+    for name in ("app1", "app2", "worker", "redis"):
+        cmdline, environ = process_facts(cluster.processes[name].pid)
+        command, environment = cluster.spec(name)
+        assert cmdline[-len(command) + 1 :] == command[1:], name
+        assert Path(cmdline[-len(command)]).name == Path(command[0]).name, name
+        assert environment.items() <= environ.items(), name
+    for name in ("primary", "standby"):
+        cmdline, _ = process_facts(cluster.processes[name].pid)
+        flags = load_launcher().postgres_flags(cluster.spec(name)[0])
+        assert cmdline[5 : 5 + len(flags)] == flags, name  # after -D DIR -p PORT
+
+
 def test_a_promoted_standby_takes_over_with_no_acknowledged_call_lost(cluster):
     failed_over_at = []
 
