@@ -36,21 +36,59 @@ SELECT CASE
 
 
 @contextlib.contextmanager
-def reads_from_standby():
+def reads_from_standby(*, consistent: bool = False):
     """Send the reads inside to the standby if it is close enough behind now, else to the
     primary: chosen once, on entry, so one report reads one database. Yields the alias. Wrap
-    only reads that may be a few seconds old (figures, exports), never a read-then-write."""
-    token = _chosen.set(reporting_database())
+    only reads that may be a few seconds old (figures), never a read-then-write.
+
+    ``consistent``: only if the standby has replayed everything the primary had committed on
+    entry (waiting up to ``CATCH_UP_SECONDS`` for it). Exports of personal data use this, so
+    that one made after an erasure can never read a standby that still has the person."""
+    token = _chosen.set(reporting_database(consistent=consistent))
     try:
         yield _chosen.get()
     finally:
         _chosen.reset(token)
 
 
-def reporting_database() -> str:
+def reporting_database(*, consistent: bool = False) -> str:
     """Where a report read now should go (for ``.using()``, e.g. in a streamed download that
     outlives any ``with`` block): the standby while usable, else the primary."""
-    return STANDBY if standby_usable() else DEFAULT_DB_ALIAS
+    if not standby_usable():
+        return DEFAULT_DB_ALIAS
+    if consistent and not standby_caught_up():
+        return DEFAULT_DB_ALIAS
+    return STANDBY
+
+
+CATCH_UP_SECONDS = 2.0
+CAUGHT_UP_SQL = "SELECT NOT pg_is_in_recovery() OR pg_last_wal_replay_lsn() >= %s::pg_lsn"
+
+
+def standby_caught_up(wait: float = CATCH_UP_SECONDS) -> bool:
+    """Whether the standby has replayed all the primary had committed when asked (it is
+    streamed synchronously, so replay is usually a few milliseconds behind); False if it has
+    not within ``wait`` seconds, or cannot be asked."""
+    primary, standby = connections[DEFAULT_DB_ALIAS], connections[STANDBY]
+    if primary.vendor != "postgresql":
+        return True
+    try:
+        with primary.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_lsn()::text")
+            target = cursor.fetchone()[0]
+        deadline = time.monotonic() + wait
+        with standby.cursor() as cursor:
+            while True:
+                cursor.execute(CAUGHT_UP_SQL, [target])
+                if cursor.fetchone()[0]:
+                    return True
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(0.02)
+    except Exception:  # noqa: BLE001 - any failure to ask means: read the primary
+        with contextlib.suppress(Exception):
+            standby.close()
+        return False
 
 
 def configured() -> bool:

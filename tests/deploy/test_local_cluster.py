@@ -260,6 +260,41 @@ def test_a_report_reads_the_standby_within_the_lag_bound_and_the_primary_past_it
         cluster.pause_standby_replay(False)
 
 
+WHERE_REPORTS_READ = """
+import os, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ringround.settings")
+django.setup()
+from ringround import standby
+print(standby.reporting_database(), standby.reporting_database(consistent=True))
+"""
+
+
+def where_reports_read(cluster) -> list[str]:
+    """Where an app process of the cluster would send a report's reads now, and an export's
+    (a generous lag bound: only the export's own condition is tested here)."""
+    env = {**cluster.app_env("app1"), "RINGROUND_STANDBY_MAX_LAG_SECONDS": "600"}
+    done = subprocess.run(
+        [sys.executable, "-c", WHERE_REPORTS_READ], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_an_export_reads_the_standby_only_once_it_has_all_the_primary_had(cluster):
+    """An export of personal data made after an erasure must not read a standby that has not
+    replayed the erasure yet: it reads the standby only once that has replayed everything the
+    primary had committed when the export began."""
+    caught_up(cluster)
+    cluster.pause_standby_replay(True)
+    try:
+        with psycopg.connect(cluster.url("primary", "postgres"), autocommit=True) as conn:
+            conn.execute("INSERT INTO cluster_tick VALUES (now())")  # the erasure, say
+        assert where_reports_read(cluster) == ["standby", "default"]
+    finally:
+        cluster.pause_standby_replay(False)
+    assert where_reports_read(cluster) == ["standby", "standby"]
+
+
 def process_facts(pid) -> tuple[list[str], dict]:
     cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
     raw = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace").split("\0")

@@ -314,9 +314,10 @@ def run_export(job: Export, *, now: dt.datetime | None = None) -> Export:
             if n % PROGRESS_EVERY == 0:
                 Export.objects.filter(pk=job.pk).update(rows_written=n, updated_at=timezone.now())
 
-        # The rows may come from the standby (one database for the whole file); the export's
-        # own progress is written to the primary.
-        with reads_from_standby():
+        # The rows may come from the standby (one database for the whole file) once it has
+        # everything committed before now (an erasure above all); the export's own progress
+        # is written to the primary.
+        with reads_from_standby(consistent=True):
             table = EXPORTS[job.kind].table(campaign)
             Export.objects.filter(pk=job.pk).update(rows_total=table.total)
             folder.mkdir(parents=True, exist_ok=True)

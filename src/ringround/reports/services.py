@@ -370,7 +370,7 @@ def export_rows(campaign):
     yield writer.writerow([neutralise(h) for h in export_header(questions)])
     # A streamed download outlives any ``with`` block: its database is chosen once, here.
     calls = (
-        Call.objects.using(reporting_database())
+        Call.objects.using(reporting_database(consistent=True))
         .filter(campaign=campaign)
         .select_related("volunteer", "outcome", "target__contact")
         .order_by("ended_at", "id")
