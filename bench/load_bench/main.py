@@ -433,6 +433,14 @@ def main():
     env.pop("DEBUG", None)
     t = time.monotonic()
     seed = prepare_database(args, env, tokens_file)
+    with open(tokens_file) as f:
+        tokens = json.load(f)
+    print(
+        f"database {args.db}: {args.targets} targets, {len(tokens)} volunteers with API tokens "
+        f"(migrate {seed.get('migrate_s')} s, seed {seed.get('seed_s')} s, total "
+        f"{time.monotonic() - t:.1f} s)",
+        flush=True,
+    )
     pooler = None
     if args.pooler:
         pooler = pooler_mod.start(args.pg, args.db, args.port + 20, args.pooler)
@@ -445,14 +453,6 @@ def main():
         finally:
             if pooler:
                 pooler_mod.stop(pooler[0], pooler[2])
-    with open(tokens_file) as f:
-        tokens = json.load(f)
-    print(
-        f"database {args.db}: {args.targets} targets, {len(tokens)} volunteers with API tokens "
-        f"(migrate {seed.get('migrate_s')} s, seed {seed.get('seed_s')} s, total "
-        f"{time.monotonic() - t:.1f} s)",
-        flush=True,
-    )
 
     server = start_server(args, env)
     proxy = front.start_nginx(args.port + 1, args.port)[0] if args.front else None
