@@ -336,8 +336,7 @@ class LocalCluster:
             self._start_pgbouncer()
             self._start_redis()
             self._migrate()
-            for app in APPS:
-                self._start_app(app)
+            self._start_apps()
             self._start_worker()
         except BaseException:
             self.stop()
@@ -473,9 +472,23 @@ class LocalCluster:
         self._run("migrate", self._command(command), env=self.app_env("migrate"), timeout=600)
         self.log("migrated")
 
-    def _start_app(self, app):
-        command, _ = self.spec(app)
-        process = self._popen(app, self._command(command), env=self.app_env(app))
+    def _start_apps(self):
+        """The app servers; the first alone when the static files are still to be collected
+        (each server collects them on start: two at once would write the same files)."""
+        collected = (Path(self.variables()["STATIC_ROOT"]) / ".ringround-collected").exists()
+        started = []
+        for app in APPS:
+            command, _ = self.spec(app)
+            process = self._popen(app, self._command(command), env=self.app_env(app))
+            started.append((app, process))
+            if not collected:
+                self._wait_app(app, process)
+                collected = True
+                started.pop()
+        for app, process in started:
+            self._wait_app(app, process)
+
+    def _wait_app(self, app, process):
         health = f"{self.app_url(app)}/api/v1/health"
 
         def ready():
