@@ -360,7 +360,7 @@ def calltarget_writes(modules, allowed: str = CALLING) -> list[str]:
 # --- (d) layers ------------------------------------------------------------------------------
 
 LAYERS = (
-    {"ids", "rawsql", "csvsafe", "copytext", "settings", "events"},
+    {"ids", "rawsql", "csvsafe", "copytext", "settings", "events", "standby"},
     {"audit"},
     {"accounts"},
     {"contacts"},

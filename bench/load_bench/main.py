@@ -14,7 +14,8 @@ import urllib.request
 
 import psycopg
 
-from . import checks, front
+from . import checks, front, realistic
+from . import pooler as pooler_mod
 from .client import DbVolunteer, HttpVolunteer, Stats, volunteer_loop
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -24,10 +25,10 @@ GRACE_S = 15
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--n", default="100,500,2000", help="volunteer counts, comma-separated")
-    p.add_argument("--seconds", type=float, default=20, help="measured time per run")
-    p.add_argument("--warmup", type=float, default=3, help="unmeasured start of each run")
-    p.add_argument("--targets", type=int, default=200_000)
+    p.add_argument("--n", default=None, help="volunteer counts, comma-separated")
+    p.add_argument("--seconds", type=float, default=None, help="measured time per run")
+    p.add_argument("--warmup", type=float, default=None, help="unmeasured start of each run")
+    p.add_argument("--targets", type=int, default=None)
     p.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432", help="server URL")
     p.add_argument("--db", default="ringround_load", help="database to (re)create")
     p.add_argument("--port", type=int, default=8765)
@@ -49,9 +50,40 @@ def parse_args():
         help="the pg_ctlcluster VERSION NAME that --faults restarts (use a cluster of its own "
         "on a shared machine: others' connections to it are cut too)",
     )
+    p.add_argument(
+        "--realistic",
+        action="store_true",
+        help="open loop with think time (load_bench/realistic.py): N = 5000, 20000, 40000",
+    )
+    p.add_argument("--talk", type=float, default=45, help="--realistic: mean seconds talking")
+    p.add_argument("--pause", type=float, default=10, help="--realistic: mean seconds between")
+    p.add_argument("--connections", type=int, default=256, help="--realistic: client pool")
+    p.add_argument("--p99-goal-ms", type=float, default=100)
+    p.add_argument(
+        "--saturation-n",
+        type=int,
+        default=500,
+        help="--realistic: the closed-loop run (no think time) compared with the baseline",
+    )
+    p.add_argument(
+        "--pooler",
+        choices=["session", "transaction"],
+        default=None,
+        help="PgBouncer (deploy/pgbouncer.ini) between the server and PostgreSQL; "
+        "transaction pooling turns prepared statements off",
+    )
     p.add_argument("--reuse", action="store_true", help="keep the seeded database if present")
     p.add_argument("--profile", default=None, help="py-spy a worker during each run into DIR")
-    return p.parse_args()
+    args = p.parse_args()
+    defaults = (
+        {"n": "5000,20000,40000", "seconds": 60, "warmup": 60, "targets": 400_000}
+        if args.realistic
+        else {"n": "100,500,2000", "seconds": 20, "warmup": 3, "targets": 200_000}
+    )
+    for name, value in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    return args
 
 
 # --- processes and their CPU ----------------------------------------------------------------------
@@ -409,6 +441,18 @@ def main():
         f"{time.monotonic() - t:.1f} s)",
         flush=True,
     )
+    pooler = None
+    if args.pooler:
+        pooler = pooler_mod.start(args.pg, args.db, args.port + 20, args.pooler)
+        env["DATABASE_URL"] = pooler[1]
+        env["RINGROUND_TRANSACTION_POOLER"] = "true" if args.pooler == "transaction" else "false"
+        print(f"PgBouncer ({args.pooler} pooling) on {args.port + 20}", flush=True)
+    if args.realistic:
+        try:
+            return realistic_main(args, env, seed, tokens_file)
+        finally:
+            if pooler:
+                pooler_mod.stop(pooler[0], pooler[2])
 
     server = start_server(args, env)
     proxy = front.start_nginx(args.port + 1, args.port)[0] if args.front else None
@@ -459,8 +503,132 @@ def main():
             proxy.terminate()
             proxy.wait(timeout=10)
         stop_server(server)
+        if pooler:
+            pooler_mod.stop(pooler[0], pooler[2])
     bad = [
         line["n"] for line in lines if line["double_assigned"] or line["lost"] or line["duplicated"]
     ]
+    if bad:
+        sys.exit(f"the calling invariants broke at N = {bad}")
+
+
+# --- --realistic ---------------------------------------------------------------------------------
+
+
+def realistic_main(args, env, seed, tokens_file):
+    """The open-loop runs for each N, then the closed-loop saturation run against the
+    baseline, then the highest N held under the p99 goal. The last line is one JSON object."""
+    import copy
+
+    with open(tokens_file) as f:
+        tokens = json.load(f)
+    ns = [int(x) for x in args.n.split(",")]
+    if max(ns) > len(tokens):
+        sys.exit(f"only {len(tokens)} volunteers seeded: drop --reuse")
+    server = start_server(args, env)
+    lines = []
+    try:
+        for n in ns:
+            vacuum(args)
+            since = checks.mark(database_url(args))
+            meter = CpuMeter(server.pid, database_url(args))
+            meter.start()
+            stats, measured, cpu = asyncio.run(realistic.run(args, seed, tokens, n))
+            cpu_split = meter.stop()
+            if server.poll() is not None:
+                sys.exit("the server died")
+            found = checks.verify(database_url(args), seed, since, stats.acknowledged, "public_id")
+            offered = n / (args.talk + args.pause)
+            line = summarise(n, stats, measured, cpu, found, extra=cpu_split)
+            line.update(
+                mode="realistic",
+                offered_cycles_per_s=round(offered, 1),
+                claims_per_s=round(stats.claims / measured, 1),
+                empty_claims=stats.empty,
+                # Held: both calls' p99 under the goal, no errors, and the offered rate served.
+                held=line["claim_p99_ms"] < args.p99_goal_ms
+                and line["outcome_p99_ms"] < args.p99_goal_ms
+                and not stats.errors
+                and stats.cycles / measured >= 0.9 * offered,
+                pooler=args.pooler,
+                load_avg_1m=round(os.getloadavg()[0], 2),
+            )
+            report("realistic", line)
+            print(
+                f"  offered {line['offered_cycles_per_s']} cycles/s, achieved "
+                f"{line['cycles_per_s']}; p99 under {args.p99_goal_ms:g} ms: "
+                f"{'yes' if line['held'] else 'NO'}",
+                flush=True,
+            )
+            print(json.dumps(line), flush=True)
+            lines.append(line)
+
+        saturation = copy.copy(args)
+        saturation.seconds, saturation.warmup = 20, 3
+        n = args.saturation_n
+        vacuum(args)
+        since = checks.mark(database_url(args))
+        stats, measured, cpu = asyncio.run(http_run(saturation, seed, tokens, n, server, False))
+        found = checks.verify(database_url(args), seed, since, stats.acknowledged, "public_id")
+        vacuum(args)
+        b_since = checks.mark(database_url(args))
+        b_stats, b_measured, b_cpu, _ = asyncio.run(baseline_run(saturation, seed, n))
+        b_found = checks.verify(database_url(args), seed, b_since, b_stats.acknowledged, "id")
+        baseline = round(b_stats.cycles / b_measured, 1)
+        report("baseline", summarise(n, b_stats, b_measured, b_cpu, b_found))
+        sat = summarise(n, stats, measured, cpu, found, baseline)
+        report("saturation", sat)
+        print(f"  saturation ratio to the baseline: {sat['ratio']}", flush=True)
+    finally:
+        stop_server(server)
+
+    held = [line for line in lines if line["held"]]
+    best = max(held, key=lambda line: line["n"]) if held else None
+    bad = [
+        line["n"]
+        for line in [*lines, sat]
+        if line["double_assigned"] or line["lost"] or line["duplicated"]
+    ]
+    summary = {
+        "realistic": [
+            {
+                k: line[k]
+                for k in (
+                    "n",
+                    "offered_cycles_per_s",
+                    "cycles_per_s",
+                    "claim_p50_ms",
+                    "claim_p95_ms",
+                    "claim_p99_ms",
+                    "outcome_p50_ms",
+                    "outcome_p95_ms",
+                    "outcome_p99_ms",
+                    "double_assigned",
+                    "lost",
+                    "duplicated",
+                    "held",
+                    "load_avg_1m",
+                )
+            }
+            for line in lines
+        ],
+        "p99_goal_ms": args.p99_goal_ms,
+        "highest_n_held": best["n"] if best else None,
+        "highest_rate_held_cycles_per_s": best["cycles_per_s"] if best else None,
+        "highest_n_tested_all_held": len(held) == len(lines),
+        "saturation_n": n,
+        "saturation_cycles_per_s": sat["cycles_per_s"],
+        "baseline_cycles_per_s": baseline,
+        "saturation_ratio": sat["ratio"],
+        "pooler": args.pooler,
+        "server": args.server or "default",
+    }
+    print(
+        f"\nhighest N held with p99 < {args.p99_goal_ms:g} ms: "
+        f"{summary['highest_n_held']} ({summary['highest_rate_held_cycles_per_s']} cycles/s); "
+        f"saturation ratio {summary['saturation_ratio']}",
+        flush=True,
+    )
+    print(json.dumps(summary), flush=True)
     if bad:
         sys.exit(f"the calling invariants broke at N = {bad}")

@@ -109,9 +109,25 @@ TEMPLATES = [
 ]
 
 
-def database_config() -> dict:
-    """SQLite in the data folder unless DATABASE_URL says otherwise."""
-    url = os.environ.get("DATABASE_URL")
+# Behind a connection pooler in transaction mode (PgBouncer's pool_mode = transaction) a
+# connection's session state does not last past a transaction: server-side cursors are off,
+# and so are prepared statements unless RINGROUND_PREPARE_THRESHOLD says the pooler keeps them
+# (PgBouncer 1.21+ with max_prepared_statements). deploy/README.md says which mode to choose.
+TRANSACTION_POOLER = env_bool("RINGROUND_TRANSACTION_POOLER")
+
+
+def prepare_threshold() -> int | None:
+    """RINGROUND_PREPARE_THRESHOLD: after how many uses psycopg prepares a statement (2; off
+    behind a transaction pooler), or ``off``: the statements then still bind on the server,
+    unnamed, and PostgreSQL plans them on every call."""
+    default = "off" if TRANSACTION_POOLER else "2"
+    value = os.environ.get("RINGROUND_PREPARE_THRESHOLD", default).strip().lower()
+    return None if value in {"off", "none", ""} else int(value)
+
+
+def database_config(url: str | None = None) -> dict:
+    """SQLite in the data folder unless DATABASE_URL (or the ``url`` given) says otherwise."""
+    url = url or os.environ.get("DATABASE_URL")
     if url:
         config = dj_database_url.parse(url, conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")))
         config.setdefault("OPTIONS", {})
@@ -119,11 +135,12 @@ def database_config() -> dict:
         # psycopg prepares each after its second use, so PostgreSQL plans it once per
         # connection rather than on every call. Django's own queries bind on the client and
         # are never prepared.
-        config["OPTIONS"].setdefault("prepare_threshold", 2)
+        config["OPTIONS"].setdefault("prepare_threshold", prepare_threshold())
         # Off by default: the check is a SELECT 1 before every request's first query, a
         # round trip the calling loop cannot afford. A connection that broke (database
         # restarted) fails its request with 503 + Retry-After and is replaced for the next one.
         config["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS")
+        config["DISABLE_SERVER_SIDE_CURSORS"] = TRANSACTION_POOLER
     else:
         DATA_DIR.mkdir(parents=True, exist_ok=True)
         config = {"ENGINE": "django.db.backends.sqlite3", "NAME": DATA_DIR / "ringround.sqlite3"}
@@ -142,6 +159,14 @@ DATABASES = {"default": database_config()}
 if os.environ.get("RINGROUND_TEST_DB_NAME"):
     # Lets two test runs share one PostgreSQL server without dropping each other's database.
     DATABASES["default"]["TEST"] = {"NAME": os.environ["RINGROUND_TEST_DB_NAME"]}
+# A streaming standby of the primary: reports and exports read from it while it is at most
+# RINGROUND_STANDBY_MAX_LAG_SECONDS behind, else from the primary (ringround/standby.py).
+# Everything that claims or records calls uses the primary.
+if os.environ.get("DATABASE_STANDBY_URL"):
+    DATABASES["standby"] = database_config(os.environ["DATABASE_STANDBY_URL"])
+    DATABASES["standby"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["ringround.standby.StandbyRouter"]
+RINGROUND_STANDBY_MAX_LAG_SECONDS = float(os.environ.get("RINGROUND_STANDBY_MAX_LAG_SECONDS", "10"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -241,6 +266,15 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+# Sessions: with Redis, read from the cache and written through to the database, so several
+# app servers share them, a signed-in person costs no database read per page, and a Redis
+# restart signs nobody out (the signed-in sessions list, accounts.UserSession, stays true).
+SESSION_ENGINE = (
+    "django.contrib.sessions.backends.cached_db"
+    if os.environ.get("REDIS_URL")
+    else "django.contrib.sessions.backends.db"
+)
 
 TASKS = {
     "default": {

@@ -102,3 +102,21 @@ def test_a_token_seen_recently_is_not_read_again_and_revoking_forgets_it(django_
     assert again == user and again is not services.authenticate(token), "a copy per request"
     services.revoke_token(record)
     assert services.authenticate(token) is None
+
+
+@pytest.mark.parametrize(("minutes_ago", "written"), [(14, False), (16, True)])
+def test_last_used_is_written_at_most_every_quarter_of_an_hour(minutes_ago, written):
+    """Under realistic load a phone's requests come further apart than the token cache lasts:
+    writing last_used_at on each would cost a commit for nearly every call."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    user = UserFactory()
+    record, token = services.create_token(user, "phone bank")
+    before = timezone.now() - dt.timedelta(minutes=minutes_ago)
+    ApiToken.objects.filter(pk=record.pk).update(last_used_at=before)
+    services.forget_cached_tokens()
+    assert services.authenticate(token) == user
+    record.refresh_from_db()
+    assert (record.last_used_at != before) is written

@@ -1,9 +1,9 @@
 """Creating people, and the teams organisers work in."""
 
 import time
+from importlib import import_module
 
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
@@ -49,12 +49,18 @@ def too_many_login_failures(address: str | None) -> bool:
     return failures >= settings.RINGROUND_LOGIN_FAILURES_PER_ADDRESS
 
 
+def session_store():
+    """The configured session engine's store (cached_db with Redis): ending a session through
+    the database's store alone would leave the cache's copy signed in."""
+    return import_module(settings.SESSION_ENGINE).SessionStore
+
+
 def end_session(user, session_id: int) -> str | None:
     """End one of the person's own signed-in sessions; returns its key if there was one."""
     session = UserSession.objects.filter(user=user, pk=session_id).first()
     if session is None:
         return None
-    SessionStore(session.session_key).delete()
+    session_store()(session.session_key).delete()
     session.delete()
     record_event(user, "account.session_ended", user)
     return session.session_key

@@ -2,7 +2,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404
@@ -102,7 +101,7 @@ def account(request):
     sessions = [
         s
         for s in request.user.browser_sessions.all()
-        if SessionStore(s.session_key).exists(s.session_key)
+        if services.session_store()(s.session_key).exists(s.session_key)
     ]
     return render(
         request,

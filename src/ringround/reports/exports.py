@@ -31,6 +31,7 @@ from ringround.calling.models import Call
 from ringround.campaigns.models import Membership
 from ringround.contacts.models import EXPORTED_FIELDS, Contact
 from ringround.csvsafe import neutralise
+from ringround.standby import reads_from_standby
 
 from .models import Export
 from .services import (
@@ -304,18 +305,23 @@ def run_export(job: Export, *, now: dt.datetime | None = None) -> Export:
         return job
     folder = exports_folder() / job.public_id
     try:
-        table = EXPORTS[job.kind].table(job.campaign)
-        Export.objects.filter(pk=job.pk).update(rows_total=table.total)
-        folder.mkdir(parents=True, exist_ok=True)
+        campaign = job.campaign
         stamp = now.strftime("%Y%m%d-%H%M")
-        name = f"{job.kind}-{job.campaign.public_id}-{stamp}.{job.file_format}"
+        name = f"{job.kind}-{campaign.public_id}-{stamp}.{job.file_format}"
         partial = folder / f"{name}.partial"
 
         def progress(n: int) -> None:
             if n % PROGRESS_EVERY == 0:
                 Export.objects.filter(pk=job.pk).update(rows_written=n, updated_at=timezone.now())
 
-        written = WRITERS[job.file_format](partial, table, progress)
+        # The rows may come from the standby (one database for the whole file) once it has
+        # everything committed before now (an erasure above all); the export's own progress
+        # is written to the primary.
+        with reads_from_standby(consistent=True):
+            table = EXPORTS[job.kind].table(campaign)
+            Export.objects.filter(pk=job.pk).update(rows_total=table.total)
+            folder.mkdir(parents=True, exist_ok=True)
+            written = WRITERS[job.file_format](partial, table, progress)
         final = folder / name
         partial.replace(final)
         finished = timezone.now()

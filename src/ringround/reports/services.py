@@ -20,6 +20,7 @@ from ringround.calling.models import AnswerTally, Call, CallTally, CallTarget, V
 from ringround.campaigns.models import Membership
 from ringround.contacts.models import EXPORTED_FIELDS, Contact
 from ringround.csvsafe import Echo, neutralise
+from ringround.standby import reads_from_standby, reporting_database
 
 from . import charts
 
@@ -30,7 +31,8 @@ def campaign_figures(campaign) -> dict:
     key = f"ringround:figures:{campaign.pk}"
     figures = cache.get(key)
     if figures is None:
-        figures = _compute_figures(campaign)
+        with reads_from_standby():
+            figures = _compute_figures(campaign)
         cache.set(key, figures, FIGURES_SECONDS)
     return figures
 
@@ -187,12 +189,14 @@ def progress_by_area(campaign) -> list[dict]:
     key = f"ringround:areas:{campaign.pk}"
     rows = cache.get(key)
     if rows is None:
-        rows = list(
-            CallTarget.objects.filter(campaign=campaign)
-            .values("contact__area")
-            .annotate(total=Count("id"), done=Count("id", filter=Q(state__in=DONE_STATES)))
-            .order_by("-total", "contact__area")[:AREAS_SHOWN]
-        )
+        with reads_from_standby() as database:
+            rows = list(
+                CallTarget.objects.using(database)
+                .filter(campaign=campaign)
+                .values("contact__area")
+                .annotate(total=Count("id"), done=Count("id", filter=Q(state__in=DONE_STATES)))
+                .order_by("-total", "contact__area")[:AREAS_SHOWN]
+            )
         for row in rows:
             row["area"] = row.pop("contact__area") or "(no area)"
             row["percent"] = _percent(row["done"], row["total"])
@@ -207,7 +211,9 @@ def live_figures(campaign) -> dict:
     figures = cache.get(key)
     if figures is None:
         # The results' figures as cached for the results page and the API: counted once.
-        figures = compute_live(campaign, timezone.now(), campaign_figures(campaign))
+        figures = campaign_figures(campaign)
+        with reads_from_standby():
+            figures = compute_live(campaign, timezone.now(), figures)
         cache.set(key, figures, FIGURES_SECONDS)
     return figures
 
@@ -362,8 +368,10 @@ def export_rows(campaign):
     questions = list(campaign.questions.all())
     writer = csv.writer(Echo())
     yield writer.writerow([neutralise(h) for h in export_header(questions)])
+    # A streamed download outlives any ``with`` block: its database is chosen once, here.
     calls = (
-        Call.objects.filter(campaign=campaign)
+        Call.objects.using(reporting_database(consistent=True))
+        .filter(campaign=campaign)
         .select_related("volunteer", "outcome", "target__contact")
         .order_by("ended_at", "id")
     )
