@@ -100,7 +100,8 @@ def test_when_the_rest_are_with_other_volunteers_it_says_so():
 def test_the_soonest_of_several_zones_is_the_one_given():
     campaign = make_campaign(targets=2)
     first, second = CallTarget.objects.filter(campaign=campaign).order_by("pk")
-    CallTarget.objects.filter(pk=first.pk).update(time_zone="America/New_York")
+    # A number placed in New York with no statutory window (the campaign's hours alone).
+    CallTarget.objects.filter(pk=first.pk).update(time_zone="America/New_York", legal_zone="")
     campaign.time_zones = [LONDON, "America/New_York"]
     campaign.save(update_fields=["time_zones"])
     late_in_london = dt.datetime(2027, 6, 1, 21, 0, tzinfo=dt.UTC)  # 22:00 London, 17:00 NY

@@ -15,6 +15,7 @@ from ringround import events
 from ringround.audit.services import record_event
 from ringround.campaigns.models import Campaign
 from ringround.campaigns.services import matching_contacts, set_time_zones
+from ringround.compliance.hours import legal_zone
 from ringround.contacts.models import Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
 from ringround.contacts.services import add_suppression, remove_suppression
@@ -97,6 +98,7 @@ def _add_chunk(campaign_id: int, rows: list) -> int:
         .filter(phone__in={row[1] for row in rows})
         .values_list("phone", flat=True)
     )
+    areas = _areas_for_us_numbers(rows)
     new = {}
     for contact_id, phone, time_zone in rows:
         if contact_id not in existing:
@@ -106,27 +108,41 @@ def _add_chunk(campaign_id: int, rows: list) -> int:
                 contact_id=contact_id,
                 phone=phone,
                 time_zone=time_zone,
+                legal_zone=legal_zone(phone, time_zone, areas.get(contact_id, "")),
                 state=state,
             )
     CallTarget.objects.bulk_create(new.values(), ignore_conflicts=True, batch_size=1000)
     return len(new)
 
 
+def _areas_for_us_numbers(rows) -> dict[int, str]:
+    """The areas of the contacts with US numbers among ``rows`` (an area naming a state places
+    them there: ``compliance.hours``); other numbers need none, so a UK list costs no query."""
+    us = [row[0] for row in rows if row[1].startswith("+1")]
+    if not us:
+        return {}
+    return dict(Contact.objects.filter(pk__in=us).values_list("id", "area"))
+
+
 def refresh_time_zones(campaign: Campaign) -> None:
-    """Tell the campaign which time zones its targets live in (its calling hours are checked
-    per zone)."""
-    zones = sorted(
-        set(CallTarget.objects.filter(campaign=campaign).values_list("time_zone", flat=True))
-    )
-    set_time_zones(campaign, zones)
+    """Tell the campaign which time zones and legal zones its targets live in (its calling
+    hours and the legal windows are checked per zone)."""
+    pairs = set(CallTarget.objects.filter(campaign=campaign).values_list("time_zone", "legal_zone"))
+    zones = sorted({zone for zone, _ in pairs})
+    legal_zones = sorted({legal for _, legal in pairs if legal})
+    set_time_zones(campaign, zones, legal_zones)
 
 
 def follow_new_numbers(contacts: Iterable[tuple[int, str, str]]) -> None:
     """Contacts (``(id, phone, time zone)``) whose number changed: their live targets dial
-    the new one from now on."""
+    the new one from now on (in the legal window of the new number's place)."""
+    contacts = list(contacts)
+    areas = _areas_for_us_numbers(contacts)
     for contact_id, phone, time_zone in contacts:
         CallTarget.objects.filter(contact_id=contact_id).live().update(
-            phone=phone, time_zone=time_zone
+            phone=phone,
+            time_zone=time_zone,
+            legal_zone=legal_zone(phone, time_zone, areas.get(contact_id, "")),
         )
 
 

@@ -8,6 +8,7 @@ from django.db import models
 from django.utils import timezone
 
 from ringround import rawsql
+from ringround.compliance.hours import is_legal_time
 from ringround.ids import new_public_id, new_token
 
 DEFAULT_VISIBLE_FIELDS = ["first_name", "last_name", "area", "phone"]
@@ -92,6 +93,16 @@ class Campaign(models.Model):
     target_areas = models.CharField(max_length=1000, blank=True)
     time_zones = models.JSONField(
         default=list, help_text="The time zones of this campaign's targets, kept by the services."
+    )
+    legal_zones = models.JSONField(
+        default=list,
+        help_text="The legal zones (jurisdiction and time zone) of this campaign's targets, kept "
+        "by the services: each has its statutory calling window (compliance.hours).",
+    )
+    electoral = models.BooleanField(
+        default=False,
+        help_text="An electoral campaign (for an election or referendum): the only kind that may "
+        "call people whose details came from the full electoral register.",
     )
 
     invite_token = models.CharField(max_length=64, unique=True, default=new_token)
@@ -191,6 +202,11 @@ class Campaign(models.Model):
     def open_time_zones(self, now: dt.datetime) -> list[str]:
         """The time zones of this campaign's targets where it is calling time now."""
         return [tz for tz in self.time_zones if self.is_calling_time(now, tz)]
+
+    def open_legal_zones(self, now: dt.datetime, policy) -> list[str]:
+        """The legal zones of this campaign's targets whose statutory window is open now (``""``,
+        no statutory window, always), under the team's settings ``policy``."""
+        return ["", *(zone for zone in self.legal_zones if is_legal_time(zone, now, policy))]
 
     def is_calling_time(self, now: dt.datetime, tz_name: str) -> bool:
         local = now.astimezone(ZoneInfo(tz_name))

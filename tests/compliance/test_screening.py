@@ -1,0 +1,144 @@
+"""TPS/CTPS screening: a screened number is never handed out unless its contact's "does not
+object" statement is recorded, and a campaign calling UK numbers stops (and cannot be opened)
+while its team's last screening is more than 28 days old."""
+
+import datetime as dt
+
+import pytest
+
+from ringround.calling import rules
+from ringround.campaigns import services as campaign_services
+from ringround.campaigns.models import Campaign
+from ringround.compliance import services
+from ringround.compliance.models import NoObjection, ScreenedNumber, Screening, TeamPolicy
+from tests.compliance.world import NOON, add_people, campaign_with, everyone_handed_out
+from tests.factories import make_campaign, make_organiser, make_team, make_volunteer
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tps_required")]
+
+A, B, C = "+447700900001", "+447700900002", "+447700900003"
+FULL = services.Screening.Kind.FULL
+CHANGES = services.Screening.Kind.CHANGES
+
+
+def screen(team, *lines, kind=FULL, now=NOON):
+    return services.load_screening(team, "\n".join(lines).encode(), kind=kind, now=now)
+
+
+def test_a_screened_number_is_never_handed_out_without_a_statement():
+    campaign = campaign_with(A, B, C)
+    screen(campaign.team, "07700 900001", "07700900003")
+
+    assert everyone_handed_out(campaign, NOON) == [B]
+
+
+def test_a_recorded_statement_lifts_the_screening_for_that_contact_alone():
+    campaign = campaign_with(A, B)
+    [other] = add_people(make_campaign(make_organiser(make_team("Elsewhere"))), A)
+    screen(campaign.team, "07700900001", "07700900002")
+    contact = campaign.targets.get(phone=A).contact
+    organiser = campaign.team.members.first().user
+    services.record_no_objection(contact, how="call", by=organiser, now=NOON)
+
+    assert everyone_handed_out(campaign, NOON) == [A]
+    statement = NoObjection.objects.get(contact=contact)
+    assert (statement.recorded_by, statement.recorded_at, statement.how) == (
+        organiser,
+        NOON,
+        "call",
+    )
+    assert not NoObjection.objects.filter(contact=other).exists()
+
+
+def test_another_teams_screening_does_not_bind_this_team():
+    campaign = campaign_with(A)
+    other = make_team("Elsewhere")
+    screen(campaign.team, "07700900002")
+    screen(other, "07700900001")
+
+    assert everyone_handed_out(campaign, NOON) == [A]
+
+
+def test_a_change_file_adds_and_removes_numbers():
+    team = make_team("Screened")
+    screen(team, "07700900001", "07700900002")
+    changes = screen(team, "A,07700900003", "07700900001,D", "+07700900004", kind=CHANGES)
+
+    assert set(ScreenedNumber.objects.filter(team=team).values_list("phone", flat=True)) == {
+        B,
+        C,
+        "+447700900004",
+    }
+    assert (changes.added, changes.removed, changes.numbers) == (2, 1, 3)
+
+
+def test_a_full_file_replaces_the_screened_numbers():
+    team = make_team("Screened")
+    screen(team, "07700900001", "07700900002")
+    full = screen(team, "Telephone number", "447700900002", "07700900003")
+
+    assert set(ScreenedNumber.objects.filter(team=team).values_list("phone", flat=True)) == {B, C}
+    assert (full.added, full.removed, full.numbers) == (1, 1, 2)
+
+
+@pytest.mark.parametrize(
+    ("kind", "content", "says"),
+    [
+        (FULL, b"07700900001\nnot a number\n07700900002", "Line 2"),
+        (FULL, b"", "no numbers"),
+        (CHANGES, b"07700900001", "with A or D"),
+        (FULL, b"\x00\x01\x02PK", "not a text file"),
+        (FULL, b"+33612345678", "Line 1"),
+    ],
+)
+def test_a_wrong_file_is_refused_and_changes_nothing(kind, content, says):
+    team = make_team("Screened")
+    screen(team, "07700900001", now=NOON - dt.timedelta(days=3))
+
+    with pytest.raises(services.ScreeningFileError, match=says):
+        services.load_screening(team, content, kind=kind, now=NOON)
+
+    assert list(ScreenedNumber.objects.filter(team=team).values_list("phone", flat=True)) == [A]
+    assert Screening.objects.filter(team=team).count() == 1
+    assert TeamPolicy.objects.get(team=team).last_screened_at == NOON - dt.timedelta(days=3)
+
+
+# --- 28 days ---------------------------------------------------------------------------------
+
+
+def test_claims_stop_when_the_screening_is_28_days_old_and_say_why():
+    campaign = campaign_with(A, B)
+    screened_on = NOON - dt.timedelta(days=28)
+    screen(campaign.team, "07700900009", now=screened_on)
+    volunteer = make_volunteer(campaign)
+
+    just_before = screened_on + dt.timedelta(days=28, seconds=-1)
+    assert rules.claim_next(campaign, volunteer, now=just_before) is not None
+    rules.release(campaign, volunteer)
+    with pytest.raises(rules.ScreeningOutOfDate, match="Telephone Preference Service"):
+        rules.claim_next(campaign, volunteer, now=NOON)
+
+
+def test_a_team_that_never_screened_cannot_call_uk_numbers():
+    campaign = campaign_with(A)
+    with pytest.raises(rules.ScreeningOutOfDate):
+        rules.claim_next(campaign, make_volunteer(campaign), now=NOON)
+
+
+def test_a_campaign_with_no_uk_numbers_needs_no_screening():
+    campaign = campaign_with("+12015550123")  # New Jersey: federal hours, 07:00 there at NOON
+    assert everyone_handed_out(campaign, NOON + dt.timedelta(hours=6)) == ["+12015550123"]
+
+
+def test_a_stale_screening_stops_activation_with_the_date():
+    campaign = campaign_with(A, active=False)
+    screen(campaign.team, "07700900009", now=dt.datetime(2027, 5, 1, 9, 0, tzinfo=dt.UTC))
+    june = dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
+    with pytest.raises(campaign_services.CampaignError, match="01 May 2027"):
+        campaign_services.set_status(campaign, Campaign.Status.ACTIVE, now=june)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.DRAFT
+
+    screen(campaign.team, "07700900009", now=dt.datetime(2027, 5, 31, tzinfo=dt.UTC))
+    campaign_services.set_status(campaign, Campaign.Status.ACTIVE, now=june)
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.ACTIVE
