@@ -14,21 +14,21 @@ from tests.factories import ALL_DAY, make_campaign, make_volunteer
 NOON = dt.datetime(2027, 6, 1, 11, 0, tzinfo=dt.UTC)
 
 
-def campaign_with(*phones, organiser=None, areas=None, **fields):
+def campaign_with(*phones, organiser=None, areas=None, zones=None, **fields):
     """An active campaign calling all day, with a contact for each number (in the number's
-    own time zone; ``areas``: the contact's area, by number)."""
+    own time zone unless ``zones`` names one; ``areas``: the contact's area, by number)."""
     campaign = make_campaign(organiser, **{**ALL_DAY, **fields})
-    add_people(campaign, *phones, areas=areas)
+    add_people(campaign, *phones, areas=areas, zones=zones)
     return campaign
 
 
-def add_people(campaign, *phones, areas=None):
+def add_people(campaign, *phones, areas=None, zones=None):
     contacts = [
         Contact.objects.create(
             team=campaign.team,
             first_name=f"Person {phone[-4:]}",
             phone=phone,
-            time_zone=time_zone_for(phone),
+            time_zone=(zones or {}).get(phone) or time_zone_for(phone),
             area=(areas or {}).get(phone, ""),
         )
         for phone in phones
