@@ -15,6 +15,7 @@ from ringround import events
 from ringround.audit.services import record_event
 from ringround.campaigns.models import Campaign
 from ringround.campaigns.services import matching_contacts, set_time_zones
+from ringround.compliance import services as compliance
 from ringround.compliance.hours import legal_zone
 from ringround.contacts.models import Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
@@ -99,9 +100,10 @@ def _add_chunk(campaign_id: int, rows: list) -> int:
         .values_list("phone", flat=True)
     )
     areas = _areas_for_us_numbers(rows)
+    refused = _from_the_register_if_not_electoral(campaign_id, rows)
     new = {}
     for contact_id, phone, time_zone in rows:
-        if contact_id not in existing:
+        if contact_id not in existing and contact_id not in refused:
             state = CallTarget.State.SUPPRESSED if phone in suppressed else CallTarget.State.READY
             new[contact_id] = CallTarget(
                 campaign_id=campaign_id,
@@ -113,6 +115,31 @@ def _add_chunk(campaign_id: int, rows: list) -> int:
             )
     CallTarget.objects.bulk_create(new.values(), ignore_conflicts=True, batch_size=1000)
     return len(new)
+
+
+def _from_the_register_if_not_electoral(campaign_id: int, rows) -> set[int]:
+    """Of ``rows``' contacts, those from the full electoral register, if the campaign is not an
+    electoral one: it may not call them (their details may be used for elections only)."""
+    electoral, team_id = Campaign.objects.values_list("electoral", "team_id").get(pk=campaign_id)
+    if electoral:
+        return set()
+    labels = compliance.register_sources(team_id)
+    if not labels:
+        return set()
+    return set(
+        Contact.objects.filter(pk__in=[row[0] for row in rows], source__in=labels).values_list(
+            "id", flat=True
+        )
+    )
+
+
+def refuse_register_contacts(campaign: Campaign) -> int:
+    """A campaign that is not (or no longer) electoral stops calling the people from the
+    electoral register it had; how many stopped."""
+    if campaign.electoral:
+        return 0
+    register = compliance.register_contacts(campaign.team_id)
+    return _stop(CallTarget.objects.filter(campaign=campaign, contact__in=register).live())
 
 
 def _areas_for_us_numbers(rows) -> dict[int, str]:

@@ -44,6 +44,7 @@ class CampaignForm(forms.ModelForm):
             "visible_fields",
             "target_tags",
             "target_areas",
+            "electoral",
         ]
         widgets = {
             "calling_start": forms.TimeInput(attrs={"type": "time"}),

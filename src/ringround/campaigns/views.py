@@ -84,7 +84,14 @@ def campaign_edit(request, public_id):
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         form.save()
+        stopped = targets.refuse_register_contacts(campaign)
         messages.success(request, "Settings saved.")
+        if stopped:
+            messages.info(
+                request,
+                f"{stopped} people from the electoral register will not be called: this "
+                "campaign is not an electoral one.",
+            )
         return redirect("campaigns:detail", campaign.public_id)
     return render(
         request, "campaigns/form.html", {"form": form, "campaign": campaign, "tab": "settings"}

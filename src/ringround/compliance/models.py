@@ -155,3 +155,57 @@ class NoObjection(models.Model):
 
     def __str__(self):
         return f"no objection from contact {self.contact_id} ({self.get_how_display()})"
+
+
+class SourceKind(models.TextChoices):
+    """Where an import's people came from."""
+
+    MEMBERSHIP = "membership", "Membership list"
+    REGISTER = "electoral_register", "Full electoral register"
+    CANVASS = "canvass", "Canvass returns"
+    SIGN_UPS = "sign_ups", "Sign-ups (forms, petitions, events)"
+    OTHER = "other", "Other"
+
+
+class LawfulBasis(models.TextChoices):
+    """UK GDPR Article 6(1) bases (and DPA 2018 s. 8(e): democratic engagement is a task in
+    the public interest)."""
+
+    CONSENT = "consent", "Consent (Art. 6(1)(a))"
+    CONTRACT = "contract", "Contract, e.g. membership (Art. 6(1)(b))"
+    LEGAL_OBLIGATION = "legal_obligation", "Legal obligation (Art. 6(1)(c))"
+    DEMOCRATIC_ENGAGEMENT = (
+        "public_task",
+        "Public task: democratic engagement (Art. 6(1)(e), DPA 2018 s. 8(e))",
+    )
+    LEGITIMATE_INTERESTS = "legitimate_interests", "Legitimate interests (Art. 6(1)(f))"
+
+
+class DataSource(models.Model):
+    """Where a batch of a team's contacts came from, on what lawful basis and for what purpose
+    (recorded for each import of contacts: its ``label`` is the contacts' ``source``). People
+    from the full electoral register may be called by electoral campaigns only, and their data
+    is erased on ``destroy_by`` by the retention job."""
+
+    team = models.ForeignKey("accounts.Team", on_delete=models.CASCADE, related_name="+")
+    label = models.CharField(max_length=200, unique=True, help_text="The contacts' source.")
+    name = models.CharField(max_length=255, blank=True, help_text="The file it came in.")
+    kind = models.CharField(max_length=24, choices=SourceKind.choices)
+    lawful_basis = models.CharField(max_length=24, choices=LawfulBasis.choices)
+    purpose = models.CharField(max_length=500)
+    destroy_by = models.DateField(null=True, blank=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-recorded_at"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()}: {self.name or self.label}"
+
+    @property
+    def from_register(self) -> bool:
+        return self.kind == SourceKind.REGISTER

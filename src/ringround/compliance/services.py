@@ -13,7 +13,15 @@ from ringround.audit.services import record_event
 from ringround.contacts.models import Contact
 
 from .hours import calls_uk_numbers
-from .models import NoObjection, ScreenedNumber, Screening, TeamPolicy
+from .models import (
+    DataSource,
+    LawfulBasis,
+    NoObjection,
+    ScreenedNumber,
+    Screening,
+    SourceKind,
+    TeamPolicy,
+)
 
 BATCH = 5000
 MAX_BAD_LINES_SHOWN = 5
@@ -259,3 +267,76 @@ def save_policy(team, *, by=None, request=None, **values) -> TeamPolicy:
         policy.save()
         record_event(by, "compliance.settings", team, request=request, **changed)
     return policy
+
+
+# --- where contacts came from ---------------------------------------------------------------
+
+
+def check_source(*, kind: str, lawful_basis: str, purpose: str, destroy_by, today) -> dict:
+    """The errors in a declared source, by field (empty: none). Register data needs the date
+    by which it is destroyed, and that date must be after today."""
+    errors = {}
+    if kind not in SourceKind.values:
+        errors["source_kind"] = "Say where these people came from."
+    if lawful_basis not in LawfulBasis.values:
+        errors["lawful_basis"] = "Choose the lawful basis for using their data."
+    if not (purpose or "").strip():
+        errors["purpose"] = "Say what the data is used for."
+    if kind == SourceKind.REGISTER:
+        if destroy_by is None:
+            errors["destroy_by"] = (
+                "Data from the full electoral register must be destroyed after its electoral "
+                "use: give the date."
+            )
+        elif destroy_by <= today:
+            errors["destroy_by"] = "The destruction date has to be in the future."
+    return errors
+
+
+def record_source(
+    team, *, label: str, name: str, kind: str, lawful_basis: str, purpose: str,
+    destroy_by=None, by=None, now=None, request=None,
+) -> DataSource:  # fmt: skip
+    """Record where an import's contacts (``label``: their ``source``) came from."""
+    now = now or timezone.now()
+    errors = check_source(
+        kind=kind, lawful_basis=lawful_basis, purpose=purpose, destroy_by=destroy_by,
+        today=now.date(),
+    )  # fmt: skip
+    if errors:
+        raise ComplianceError(" ".join(errors.values()))
+    source, _ = DataSource.objects.update_or_create(
+        label=label,
+        defaults={
+            "team": team,
+            "name": name[:255],
+            "kind": kind,
+            "lawful_basis": lawful_basis,
+            "purpose": purpose.strip()[:500],
+            "destroy_by": destroy_by if kind == SourceKind.REGISTER else None,
+            "recorded_by": by if getattr(by, "is_authenticated", False) else None,
+            "recorded_at": now,
+        },
+    )
+    record_event(by, "compliance.source", team, request=request, label=label, kind=kind)
+    return source
+
+
+def register_sources(team_id: int) -> list[str]:
+    """The ``source`` labels of the team's contacts from the full electoral register."""
+    return list(
+        DataSource.objects.filter(team_id=team_id, kind=SourceKind.REGISTER).values_list(
+            "label", flat=True
+        )
+    )
+
+
+def register_contacts(team_id: int):
+    """The team's contacts whose details came from the full electoral register."""
+    return Contact.objects.filter(team_id=team_id, source__in=register_sources(team_id))
+
+
+def sources_due_for_destruction(today: dt.date):
+    return DataSource.objects.filter(
+        kind=SourceKind.REGISTER, destroy_by__lte=today, destroyed_at__isnull=True
+    )

@@ -31,6 +31,7 @@ from ringround.calling import services as calling_services
 from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Question
+from ringround.compliance import services as compliance
 from ringround.contacts import services as contact_services
 from ringround.contacts.models import CONTACT_FIELDS, ERASED_FIELDS, Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
@@ -378,4 +379,36 @@ def apply_retention(days: int, *, now: dt.datetime | None = None, dry_run: bool 
             erase_contact(Contact(pk=pk), why="retention")
             erased += 1
     record_event(None, "privacy.retention", None, days=days, erased=erased)
+    return erased
+
+
+def destroy_register_data(*, now: dt.datetime | None = None) -> int:
+    """Erase the people who came from the full electoral register once their source's
+    destruction date has come (the register may be kept for its electoral purpose only);
+    returns how many were erased. Each source is marked destroyed, with the count audited."""
+    now = now or timezone.now()
+    erased = 0
+    for source in compliance.sources_due_for_destruction(now.date()):
+        due = Contact.objects.filter(team_id=source.team_id, source=source.label).exclude(
+            phone__startswith=ERASED_PREFIX
+        )
+        count = 0
+        for pk in due.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                try:
+                    erase_contact(Contact(pk=pk), why="register_destruction")
+                except AlreadyErased:
+                    continue
+                count += 1
+        source.destroyed_at = now
+        source.save(update_fields=["destroyed_at"])
+        record_event(
+            None,
+            "privacy.register_destroyed",
+            source.team,
+            label=source.label,
+            destroy_by=str(source.destroy_by),
+            erased=count,
+        )
+        erased += count
     return erased

@@ -34,6 +34,11 @@ class Command(BaseCommand):
             )
             expired = exports.purge_exports()
             self.stdout.write(f"Exports: {expired} past their keep time deleted.")
+            destroyed = services.destroy_register_data()
+            self.stdout.write(
+                f"Electoral register: {destroyed} people past their source's destruction date "
+                "erased."
+            )
         days = options["days"] if options["days"] is not None else services.retention_days()
         if days < 0:
             raise CommandError("--days must be 0 (off) or more.")
