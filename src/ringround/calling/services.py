@@ -248,3 +248,19 @@ def forget_what_was_said(contact) -> int:
         if answers != call.answers or call.notes:
             Call.objects.filter(pk=call.pk).update(answers=answers, notes="")
     return count
+
+
+def forget_opinions(campaign: Campaign, keys: list[str], before: dt.datetime) -> int:
+    """Drop the answers to ``keys`` (questions revealing political opinion) from the campaign's
+    calls that ended before ``before``; the campaign's tallies (counts only) are kept. Returns
+    how many calls lost answers."""
+    if not keys:
+        return 0
+    calls = Call.objects.filter(
+        campaign=campaign, ended_at__lt=before, answers__has_any_keys=keys
+    ).only("id", "answers")
+    count = 0
+    for call in calls.iterator():
+        answers = {key: value for key, value in call.answers.items() if key not in keys}
+        count += Call.objects.filter(pk=call.pk).update(answers=answers)
+    return count

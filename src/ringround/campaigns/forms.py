@@ -161,7 +161,7 @@ class QuestionForm(forms.ModelForm):
 
     class Meta:
         model = Question
-        fields = ["text", "kind", "required"]
+        fields = ["text", "kind", "required", "reveals_opinion"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -215,6 +215,10 @@ class Campaign(models.Model):
         end = dt.time.max if self.calling_end == dt.time(0, 0) else self.calling_end
         return self.calling_start <= local.time().replace(tzinfo=None) < end
 
+    def has_opinion_questions(self) -> bool:
+        """Whether its survey asks anything whose answer reveals political opinion."""
+        return self.questions.filter(reveals_opinion=True).exists()
+
     def fields_for_volunteer(self) -> list[str]:
         return list(self.visible_fields or DEFAULT_VISIBLE_FIELDS)
 
@@ -253,6 +257,12 @@ class Question(models.Model):
     text = models.CharField(max_length=500)
     choices = models.JSONField(default=list, blank=True)
     required = models.BooleanField(default=False)
+    reveals_opinion = models.BooleanField(
+        "answers reveal political opinion",
+        default=False,
+        help_text="Special-category data (UK GDPR Art. 9): kept no longer than the team's "
+        "retention period, and every export of it is recorded with its reason.",
+    )
 
     class Meta:
         ordering = ["position", "id"]

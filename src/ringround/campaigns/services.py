@@ -113,7 +113,13 @@ def create_campaign(
 
 
 def add_question(
-    campaign, *, text, kind=Question.Kind.SINGLE, choices=(), required=False
+    campaign,
+    *,
+    text,
+    kind=Question.Kind.SINGLE,
+    choices=(),
+    required=False,
+    reveals_opinion=False,
 ) -> Question:
     position = campaign.questions.count()
     return Question.objects.create(
@@ -122,6 +128,7 @@ def add_question(
         kind=kind,
         choices=list(choices),
         required=required,
+        reveals_opinion=reveals_opinion,
         position=position,
     )
 

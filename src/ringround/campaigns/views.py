@@ -142,6 +142,7 @@ def campaign_survey(request, public_id):
             kind=form.cleaned_data["kind"],
             choices=form.cleaned_data["choices"],
             required=form.cleaned_data["required"],
+            reveals_opinion=form.cleaned_data["reveals_opinion"],
         )
         messages.success(request, "Question added.")
         return redirect("campaigns:survey", campaign.public_id)

@@ -32,6 +32,7 @@ from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Question
 from ringround.compliance import services as compliance
+from ringround.compliance.models import TeamPolicy
 from ringround.contacts import services as contact_services
 from ringround.contacts.models import CONTACT_FIELDS, ERASED_FIELDS, Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
@@ -410,5 +411,30 @@ def destroy_register_data(*, now: dt.datetime | None = None) -> int:
             destroy_by=str(source.destroy_by),
             erased=count,
         )
+        erased += count
+    return erased
+
+
+def erase_opinions(*, now: dt.datetime | None = None) -> int:
+    """Political opinions (answers to questions marked as revealing them) are kept no longer
+    than the team's retention period for them (``TeamPolicy.opinion_retention_days``, else
+    RINGROUND_RETENTION_DAYS; neither set: kept). Returns how many calls lost answers; each
+    team's run is audited."""
+    now = now or timezone.now()
+    erased = 0
+    questions = Question.objects.filter(reveals_opinion=True).select_related("campaign")
+    by_campaign: dict = {}
+    for question in questions:
+        by_campaign.setdefault(question.campaign, []).append(question.key)
+    for campaign, keys in by_campaign.items():
+        policy = TeamPolicy.for_team(campaign.team_id)
+        days = policy.opinion_retention_days or retention_days()
+        if days <= 0:
+            continue
+        count = calling_services.forget_opinions(campaign, keys, now - dt.timedelta(days=days))
+        if count:
+            record_event(
+                None, "privacy.opinions_erased", campaign, campaign=campaign, calls=count, days=days
+            )
         erased += count
     return erased

@@ -20,4 +20,14 @@ class Migration(migrations.Migration):
             name='legal_zones',
             field=models.JSONField(default=list, help_text="The legal zones (jurisdiction and time zone) of this campaign's targets, kept by the services: each has its statutory calling window (compliance.hours)."),
         ),
+        migrations.AddField(
+            model_name="question",
+            name="reveals_opinion",
+            field=models.BooleanField(
+                default=False,
+                help_text="Special-category data (UK GDPR Art. 9): kept no longer than the team's "
+                "retention period, and every export of it is recorded with its reason.",
+                verbose_name="answers reveal political opinion",
+            ),
+        ),
     ]
