@@ -18,6 +18,7 @@ urlpatterns = [
     path("call/", include("ringround.calling.urls")),
     path("", include("ringround.phonebanks.urls")),
     path("privacy/", include("ringround.privacy.urls")),
+    path("compliance/", include("ringround.compliance.urls")),
     path("audit/", include("ringround.audit.urls")),
     path("admin/", admin.site.urls),
 ]

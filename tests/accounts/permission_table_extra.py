@@ -54,4 +54,11 @@ MATRIX = {
     "webhooks:endpoint_ping": ("post", THIS_CAMPAIGNS_ORGANISER),
     "webhooks:delivery": ("get", THIS_CAMPAIGNS_ORGANISER),
     "webhooks:delivery_replay": ("post", THIS_CAMPAIGNS_ORGANISER),
+    # A team's compliance records: its organisers and team admins, and admins (another
+    # team's: 404); its settings (Article 9 condition, hours, limits): its admins.
+    "compliance:page": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "compliance:screening": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "compliance:no_objection": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "compliance:record": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "compliance:settings": ("get", THIS_TEAMS_ADMINS),
 }

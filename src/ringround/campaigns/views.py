@@ -10,6 +10,8 @@ from ringround.accounts.models import Team
 from ringround.accounts.permissions import organiser_required
 from ringround.calling import rules, targets
 from ringround.calling import services as calling_services
+from ringround.compliance.models import TeamPolicy
+from ringround.compliance.services import screening_problem
 
 from . import merge, services
 from .forms import CampaignForm, InviteForm, OutcomeCodeForm, QuestionForm, ScriptForm
@@ -74,6 +76,9 @@ def campaign_detail(request, public_id):
             "invite_url": _invite_url(request, campaign),
             "target_count": campaign.targets.count(),
             "statuses": Campaign.Status.choices,
+            "screening_problem": screening_problem(
+                TeamPolicy.for_team(campaign.team_id), campaign.legal_zones, timezone.now()
+            ),
         },
     )
 
