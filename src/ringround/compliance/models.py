@@ -81,9 +81,24 @@ class TeamPolicy(models.Model):
         expires = self.screening_expires_at()
         return expires is not None and now < expires
 
+    @property
+    def uk_weekday_text(self) -> str:
+        return _hours_text(self.uk_weekday_start, self.uk_weekday_end)
+
+    @property
+    def uk_weekend_text(self) -> str:
+        return _hours_text(self.uk_weekend_start, self.uk_weekend_end)
+
     def spoken_since(self, now: dt.datetime) -> dt.datetime:
         """Anyone spoken to after this moment may not be called again yet (``now``: no limit)."""
         return now - dt.timedelta(days=self.frequency_days)
+
+
+def _hours_text(start: dt.time, end: dt.time) -> str:
+    midnight = dt.time(0, 0)
+    if start == midnight and end == midnight:
+        return "at any hour"
+    return f"{start:%H:%M}–{'midnight' if end == midnight else f'{end:%H:%M}'}"
 
 
 class Screening(models.Model):

@@ -179,20 +179,22 @@ def screening_required() -> bool:
     return bool(getattr(settings, "RINGROUND_TPS_SCREENING_REQUIRED", True))
 
 
-def screening_problem(policy: TeamPolicy, legal_zones, now: dt.datetime) -> str | None:
+def screening_problem(
+    policy: TeamPolicy, legal_zones, now: dt.datetime, subject: str = "This campaign cannot call"
+) -> str | None:
     """Why a campaign with targets in ``legal_zones`` may not call now for want of a current
-    TPS screening, in words with the date; ``None`` if it may."""
+    TPS screening, in words with the date; ``None`` if it may. ``subject``: who calls."""
     if not screening_required() or not calls_uk_numbers(legal_zones):
         return None
     if policy.screening_is_current(now):
         return None
     if policy.last_screened_at is None:
         return (
-            "This campaign calls UK numbers, and the team has not yet loaded a TPS/CTPS "
+            f"{subject} UK numbers: the team has not yet loaded a TPS/CTPS "
             "screening file. A team admin or organiser loads it on the team's compliance page."
         )
     return (
-        "This campaign calls UK numbers, and the team's last TPS/CTPS screening, on "
+        f"{subject} UK numbers: the team's last TPS/CTPS screening, on "
         f"{policy.last_screened_at:%d %B %Y}, is more than 28 days old (it ran out on "
         f"{policy.screening_expires_at():%d %B %Y}). Load the latest file on the team's "
         "compliance page to carry on calling."

@@ -14,6 +14,9 @@ from ringround.privacy import records
 
 from . import services
 from .forms import NoObjectionForm, PolicyForm, ScreeningForm
+from .hours import UK
+
+UK_ZONE = f"{UK}|Europe/London"
 
 
 def _page(request, team, *, screening_form=None, statement_form=None, status=200):
@@ -25,7 +28,7 @@ def _page(request, team, *, screening_form=None, statement_form=None, status=200
         "screening_form": screening_form or ScreeningForm(),
         "statement_form": statement_form or NoObjectionForm(),
         "screening_problem": services.screening_problem(
-            figures.policy, ["GB|Europe/London"], figures.now
+            figures.policy, [UK_ZONE], figures.now, subject="The team's campaigns cannot call"
         ),
     }
     return render(request, "compliance/page.html", context, status=status)
