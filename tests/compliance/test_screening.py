@@ -7,10 +7,12 @@ import datetime as dt
 import pytest
 
 from ringround.calling import rules
+from ringround.calling.models import CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign
 from ringround.compliance import services
 from ringround.compliance.models import NoObjection, ScreenedNumber, Screening, TeamPolicy
+from tests.api.conftest import post, token_client, url
 from tests.compliance.world import NOON, add_people, campaign_with, everyone_handed_out
 from tests.factories import make_campaign, make_organiser, make_team, make_volunteer
 
@@ -142,3 +144,13 @@ def test_a_stale_screening_stops_activation_with_the_date():
     screen(campaign.team, "07700900009", now=dt.datetime(2027, 5, 31, tzinfo=dt.UTC))
     campaign_services.set_status(campaign, Campaign.Status.ACTIVE, now=june)
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.ACTIVE
+
+
+def test_the_api_refuses_a_claim_with_the_reason():
+    campaign = campaign_with(A)
+    volunteer = make_volunteer(campaign)
+    response = post(token_client(volunteer), url(campaign, "claim"))
+    assert response.status_code == 409
+    assert response.json()["error"] == "screening_out_of_date"
+    assert "Telephone Preference Service" in response.json()["message"]
+    assert not CallTarget.objects.filter(held_by=volunteer).exists()
