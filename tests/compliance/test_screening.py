@@ -5,6 +5,7 @@ while its team's last screening is more than 28 days old."""
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 
 from ringround.calling import rules
 from ringround.calling.models import CallTarget
@@ -154,3 +155,12 @@ def test_the_api_refuses_a_claim_with_the_reason():
     assert response.json()["error"] == "screening_out_of_date"
     assert "Telephone Preference Service" in response.json()["message"]
     assert not CallTarget.objects.filter(held_by=volunteer).exists()
+
+
+def test_the_campaign_page_tells_its_organisers_with_the_date(client):
+    campaign = campaign_with(A)
+    screen(campaign.team, "07700900009", now=dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC))
+    client.force_login(campaign.team.members.first().user)
+    page = client.get(reverse("campaigns:detail", args=[campaign.public_id])).content.decode()
+    assert "This campaign cannot call UK numbers" in page
+    assert "05 January 2026" in page and "02 February 2026" in page
