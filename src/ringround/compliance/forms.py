@@ -51,6 +51,13 @@ class NoObjectionForm(forms.Form):
 
 
 class PolicyForm(forms.ModelForm):
+    policy_document_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        label="Appropriate policy document",
+        help_text="Where the team's document is kept (a web address).",
+    )
+
     class Meta:
         model = TeamPolicy
         fields = list(POLICY_FIELDS)
