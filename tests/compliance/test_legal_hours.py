@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from ringround.calling.services import why_nobody_to_call
 from ringround.compliance import hours
 from ringround.compliance.models import TeamPolicy
 from tests.compliance.world import campaign_with, everyone_handed_out, target_of
@@ -114,3 +115,17 @@ def test_the_campaigns_own_window_still_applies_inside_the_legal_one():
     moment = local("2027-06-01T09:30", "America/Los_Angeles")
     assert not open_at(CALIFORNIA, moment, calling_start=dt.time(10, 0), calling_end=dt.time(20, 0))
     assert open_at(CALIFORNIA, moment, calling_start=dt.time(9, 0), calling_end=dt.time(20, 0))
+
+
+def test_the_volunteer_is_told_when_the_legal_window_opens():
+    campaign = campaign_with(GB, CALIFORNIA)
+    saturday = local("2027-06-05T09:30", "Europe/London")  # 01:30 in San Francisco
+
+    nobody = why_nobody_to_call(campaign, saturday)
+
+    assert (nobody.reason, nobody.time_zone, nobody.local_until) == (
+        "hours",
+        "Europe/London",
+        "10:00",
+    )
+    assert nobody.until == local("2027-06-05T10:00", "Europe/London")
