@@ -52,6 +52,7 @@ class CampaignForm(forms.ModelForm):
             "brief": forms.Textarea(attrs={"rows": 4}),
         }
         labels = {
+            "electoral": "An electoral campaign (for an election or referendum)",
             "name": "Name",
             "brief": "Brief",
             "calling_start": "Calls from (contact's local time)",
