@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
 from django.utils import timezone
 
 from ringround import rawsql
@@ -94,13 +95,17 @@ class Campaign(models.Model):
     time_zones = models.JSONField(
         default=list, help_text="The time zones of this campaign's targets, kept by the services."
     )
+    # With defaults in the database too: rows written by code that predates them (a data
+    # migration's historical models) still get them.
     legal_zones = models.JSONField(
         default=list,
+        db_default=Value([], output_field=models.JSONField()),
         help_text="The legal zones (jurisdiction and time zone) of this campaign's targets, kept "
         "by the services: each has its statutory calling window (compliance.hours).",
     )
     electoral = models.BooleanField(
         default=False,
+        db_default=False,
         help_text="An electoral campaign (for an election or referendum): the only kind that may "
         "call people whose details came from the full electoral register.",
     )
@@ -260,6 +265,7 @@ class Question(models.Model):
     reveals_opinion = models.BooleanField(
         "answers reveal political opinion",
         default=False,
+        db_default=False,
         help_text="Special-category data (UK GDPR Art. 9): kept no longer than the team's "
         "retention period, and every export of it is recorded with its reason.",
     )

@@ -13,17 +13,18 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='campaign',
             name='electoral',
-            field=models.BooleanField(default=False, help_text='An electoral campaign (for an election or referendum): the only kind that may call people whose details came from the full electoral register.'),
+            field=models.BooleanField(db_default=False, default=False, help_text='An electoral campaign (for an election or referendum): the only kind that may call people whose details came from the full electoral register.'),
         ),
         migrations.AddField(
             model_name='campaign',
             name='legal_zones',
-            field=models.JSONField(default=list, help_text="The legal zones (jurisdiction and time zone) of this campaign's targets, kept by the services: each has its statutory calling window (compliance.hours)."),
+            field=models.JSONField(db_default=models.Value([], output_field=models.JSONField()), default=list, help_text="The legal zones (jurisdiction and time zone) of this campaign's targets, kept by the services: each has its statutory calling window (compliance.hours)."),
         ),
         migrations.AddField(
             model_name="question",
             name="reveals_opinion",
             field=models.BooleanField(
+                db_default=False,
                 default=False,
                 help_text="Special-category data (UK GDPR Art. 9): kept no longer than the team's "
                 "retention period, and every export of it is recorded with its reason.",
