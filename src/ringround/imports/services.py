@@ -177,7 +177,9 @@ def check_import_source(source: dict | None, campaign) -> dict:
     )
     if errors:
         raise ValueError(" ".join(errors.values()))
-    if source["source_kind"] == SourceKind.REGISTER and campaign and not campaign.electoral:
+    if source["source_kind"] != SourceKind.REGISTER:
+        source["destroy_by"] = None  # only register data has a destruction date of its own
+    elif campaign and not campaign.electoral:
         raise ValueError(REGISTER_NOT_ELECTORAL)
     return source
 
