@@ -73,6 +73,7 @@ def _demo_compliance(team) -> None:
     said = Contact.objects.filter(team=team, phone="+442079460010").first()
     if said is not None and not NoObjection.objects.filter(contact=said).exists():
         compliance.record_no_objection(said, how=NoObjection.How.ON_A_CALL, note="Demo")
+    targets.stop_screened(team)
 
 
 def _passwords_file():

@@ -5,9 +5,11 @@ while its team's last screening is more than 28 days old."""
 import datetime as dt
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from ringround.calling import rules
+from ringround.calling import targets as call_targets
 from ringround.calling.models import CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign
@@ -164,3 +166,39 @@ def test_the_campaign_page_tells_its_organisers_with_the_date(client):
     page = client.get(reverse("campaigns:detail", args=[campaign.public_id])).content.decode()
     assert "This campaign cannot call UK numbers" in page
     assert "05 January 2026" in page and "02 February 2026" in page
+
+
+def test_loading_a_screening_stops_the_screened_and_a_statement_reopens_them(client):
+    """Stopped, the screened are out of the claim's walk (the claim checks them anyway)."""
+    campaign = campaign_with(A, B)
+    client.force_login(campaign.team.members.first().user)
+    page = reverse("compliance:screening", args=[campaign.team.public_id])
+    client.post(page, {"file": SimpleUploadedFile("tps.txt", b"07700900001\n"), "kind": "full"})
+    assert campaign.targets.get(phone=A).state == CallTarget.State.SUPPRESSED
+    assert campaign.targets.get(phone=B).state == CallTarget.State.READY
+
+    services.record_no_objection(campaign.targets.get(phone=A).contact, how="call")
+    call_targets.reopen_for_statement(campaign.targets.get(phone=A).contact)
+    assert campaign.targets.get(phone=A).state == CallTarget.State.READY
+
+    client.post(page, {"file": SimpleUploadedFile("tps.txt", b"07700900002\n"), "kind": "full"})
+    assert campaign.targets.get(phone=B).state == CallTarget.State.SUPPRESSED
+    changes = b"07700900002,D\n"
+    client.post(page, {"file": SimpleUploadedFile("tps.txt", changes), "kind": "changes"})
+    assert campaign.targets.get(phone=B).state == CallTarget.State.READY
+
+
+def test_a_screened_contact_added_later_goes_in_stopped():
+    campaign = campaign_with(B)
+    screen(campaign.team, "07700900001")
+    add_people(campaign, A)
+    assert campaign.targets.get(phone=A).state == CallTarget.State.SUPPRESSED
+
+
+def test_lifting_a_suppression_does_not_reopen_a_screened_number():
+    campaign = campaign_with(A)
+    screen(campaign.team, "07700900001")
+    call_targets.stop_screened(campaign.team)
+    call_targets.suppress_number(A, team=campaign.team)
+    call_targets.unsuppress_number(A, team=campaign.team)
+    assert campaign.targets.get(phone=A).state == CallTarget.State.SUPPRESSED

@@ -17,6 +17,7 @@ from ringround.campaigns.models import Campaign
 from ringround.campaigns.services import matching_contacts, set_time_zones
 from ringround.compliance import services as compliance
 from ringround.compliance.hours import legal_zone
+from ringround.compliance.models import NoObjection, ScreenedNumber
 from ringround.contacts.models import Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
 from ringround.contacts.services import add_suppression, remove_suppression
@@ -99,12 +100,25 @@ def _add_chunk(campaign_id: int, rows: list) -> int:
         .filter(phone__in={row[1] for row in rows})
         .values_list("phone", flat=True)
     )
+    screened = set(
+        ScreenedNumber.objects.filter(
+            team__campaigns=campaign_id, phone__in={row[1] for row in rows}
+        ).values_list("phone", flat=True)
+    )
+    said = set()
+    if screened:
+        said = set(
+            NoObjection.objects.filter(contact_id__in=[row[0] for row in rows]).values_list(
+                "contact_id", flat=True
+            )
+        )
     areas = _areas_for_us_numbers(rows)
     refused = _from_the_register_if_not_electoral(campaign_id, rows)
     new = {}
     for contact_id, phone, time_zone in rows:
         if contact_id not in existing and contact_id not in refused:
-            state = CallTarget.State.SUPPRESSED if phone in suppressed else CallTarget.State.READY
+            stopped = phone in suppressed or (phone in screened and contact_id not in said)
+            state = CallTarget.State.SUPPRESSED if stopped else CallTarget.State.READY
             new[contact_id] = CallTarget(
                 campaign_id=campaign_id,
                 contact_id=contact_id,
@@ -224,10 +238,61 @@ def unsuppress_number(phone: str, *, team, by=None, request=None) -> bool:
 
 
 def _on_the_list():
-    """A target's number is suppressed for its campaign."""
-    return Exists(
-        Suppression.objects.for_campaign(OuterRef("campaign_id")).filter(phone=OuterRef("phone"))
+    """A target's number is suppressed for its campaign, or on its team's TPS/CTPS screening
+    without the contact's "does not object" statement."""
+    return (
+        Exists(
+            Suppression.objects.for_campaign(OuterRef("campaign_id")).filter(
+                phone=OuterRef("phone")
+            )
+        )
+        | _screened_without_statement()
     )
+
+
+def _screened_without_statement():
+    return Exists(
+        ScreenedNumber.objects.filter(
+            team__campaigns=OuterRef("campaign_id"), phone=OuterRef("phone")
+        )
+    ) & ~Exists(NoObjection.objects.filter(contact=OuterRef("contact_id")))
+
+
+# -- TPS/CTPS screening: claims check it anyway; stopping the screened keeps them out of the
+# claim's walk (most UK landlines are on the TPS: skipped at every claim, they would make
+# each claim slower the longer a campaign runs; bench/claim_compliance).
+
+
+def stop_screened(team) -> int:
+    """After a screening file is loaded: stop the live targets of ``team``'s campaigns whose
+    numbers are screened and whose contacts have not said they do not object."""
+    return _stop(
+        CallTarget.objects.live()
+        .filter(campaign__team=team, state__in=CallTarget.CLAIMABLE_STATES)
+        .filter(_screened_without_statement())
+    )
+
+
+def reopen_unscreened(team, phones) -> int:
+    """Numbers taken off the team's screening (a change file's deletions): their stopped
+    targets may be called again, unless something else still stops them."""
+    phones = sorted(phones)
+    reopened = 0
+    for start in range(0, len(phones), CHUNK):
+        reopened += _reopen(
+            CallTarget.objects.filter(campaign__team=team, phone__in=phones[start : start + CHUNK])
+        )
+    return reopened
+
+
+def reopen_for_statement(contact) -> int:
+    """The contact said they do not object: their targets stopped by the screening reopen."""
+    return _reopen(CallTarget.objects.filter(contact=contact))
+
+
+def _reopen(targets) -> int:
+    stopped = targets.filter(state=CallTarget.State.SUPPRESSED)
+    return stopped.exclude(_on_the_list()).update(state=CallTarget.State.READY)
 
 
 def stop_suppressed(team) -> int:

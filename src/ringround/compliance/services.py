@@ -121,7 +121,9 @@ def load_screening(
 ) -> Screening:
     """Load a team's TPS/CTPS file: a full file replaces its screened numbers, a change file
     adds and removes. The team's screening date moves to ``now``: claims of UK numbers and
-    activating campaigns need it under 28 days old."""
+    activating campaigns need it under 28 days old. Claims check the screened numbers at once;
+    the caller then stops and reopens targets (``calling.targets.stop_screened`` and
+    ``reopen_unscreened``), which keeps claims fast."""
     if kind not in Screening.Kind.values:
         raise ScreeningFileError("Say whether this is a full file or a daily change file.")
     now = now or timezone.now()
@@ -154,6 +156,7 @@ def load_screening(
     )
     TeamPolicy.objects.get_or_create(team=team)
     TeamPolicy.objects.filter(team=team).update(last_screened_at=now)
+    screening.removed_numbers = removed  # for calling.targets.reopen_unscreened
     record_event(
         by,
         "compliance.screening",

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from ringround.accounts.permissions import may_manage_team, organiser_required, team_for_organiser
 from ringround.audit.services import record_event
+from ringround.calling import targets
 from ringround.privacy import records
 
 from . import services
@@ -59,6 +60,8 @@ def screening_upload(request, team_id):
         except services.ScreeningFileError as exc:
             form.add_error("file", str(exc))
         else:
+            targets.stop_screened(team)
+            targets.reopen_unscreened(team, screening.removed_numbers)
             messages.success(
                 request,
                 f"Screening loaded: {screening.numbers} numbers screened ({screening.added} "
@@ -87,6 +90,8 @@ def no_objection(request, team_id):
         except services.ComplianceError as exc:
             form.add_error("phone", str(exc))
         else:
+            for statement in recorded:
+                targets.reopen_for_statement(statement.contact)
             messages.success(
                 request,
                 f"Recorded for {len(recorded)} contact{'s' if len(recorded) != 1 else ''}: "
