@@ -101,3 +101,13 @@ def test_another_teams_calls_do_not_count():
     speak_to(elsewhere, A, NOON)
 
     assert everyone_handed_out(campaign, NOON + DAY) == [A]
+
+
+def test_someone_spoken_to_waits_in_the_other_campaigns_until_the_limit_ends():
+    """Held back in the claim's order too, not only refused by it."""
+    first, second = two_campaigns_sharing(A)
+    speak_to(first, A, NOON)
+
+    held = second.targets.get(phone=A)
+    assert held.next_call_at == NOON + 7 * DAY
+    assert first.targets.get(phone=A).state == "done"

@@ -533,6 +533,10 @@ def record_outcome(
         call = store(call, volunteer, outcome, terms)
     except IntegrityError:
         call = None
+    if call is not None and outcome.is_conversation:
+        days = TeamPolicy.for_team(campaign.team_id).frequency_days
+        if days:
+            targets.hold_after_conversation(call.target_id, call.ended_at + dt.timedelta(days=days))
     if call is None:
         # A retried submit (same key), or a second one for this claim: the first is the call.
         call = Call.objects.filter(volunteer=volunteer, idempotency_key=key).first()

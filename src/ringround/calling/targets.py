@@ -9,7 +9,7 @@ privacy rights stop targets, imports move a target to a contact's new number.
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 
 from ringround import events
 from ringround.audit.services import record_event
@@ -270,6 +270,21 @@ def stop_screened(team) -> int:
         CallTarget.objects.live()
         .filter(campaign__team=team, state__in=CallTarget.CLAIMABLE_STATES)
         .filter(_screened_without_statement())
+    )
+
+
+def hold_after_conversation(target_id: int, until) -> int:
+    """Someone was spoken to: their targets in the team's other campaigns are not due before
+    ``until`` (the team's frequency limit). Claims check the limit anyway; this keeps those
+    targets behind the due ones in the claim's walk."""
+    contact = CallTarget.objects.filter(pk=target_id).values("contact_id")[:1]
+    return (
+        CallTarget.objects.filter(
+            contact_id=Subquery(contact), state__in=CallTarget.CLAIMABLE_STATES
+        )
+        .exclude(pk=target_id)
+        .filter(next_call_at__lt=until)
+        .update(next_call_at=until)
     )
 
 
