@@ -138,3 +138,16 @@ def _static_files_from_the_package(settings):
     }
     settings.WHITENOISE_USE_FINDERS = True
     settings.STATIC_ROOT = None  # nothing collected
+
+
+@pytest.fixture(autouse=True)
+def _tps_screening_not_required(settings, request):
+    """Most tests are not about TPS: their teams have loaded no screening file, which would
+    stop every campaign calling UK numbers. tests/compliance turns the requirement back on
+    (``tps_required``), as it is on every real site."""
+    settings.RINGROUND_TPS_SCREENING_REQUIRED = False
+
+
+@pytest.fixture
+def tps_required(settings):
+    settings.RINGROUND_TPS_SCREENING_REQUIRED = True

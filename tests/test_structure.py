@@ -363,7 +363,7 @@ LAYERS = (
     {"ids", "rawsql", "csvsafe", "copytext", "settings", "events", "standby"},
     {"audit"},
     {"accounts"},
-    {"contacts"},
+    {"contacts", "compliance"},
     {"campaigns"},
     {"calling"},
     {"imports", "reports", "privacy", "backups", "demo", "webhooks", "phonebanks", "telephony"},

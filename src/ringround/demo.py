@@ -2,6 +2,7 @@
 fictional people whose numbers sit in Ofcom's drama range (020 7946 0xxx), so nobody real is
 ever dialled. Safe to run again: it finds what it made before instead of making it twice."""
 
+import datetime as dt
 import os
 import random
 import secrets
@@ -17,6 +18,8 @@ from ringround.accounts.models import Team, TeamMember, User
 from ringround.calling import targets
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Membership, Question
+from ringround.compliance import services as compliance
+from ringround.compliance.models import NoObjection, TeamPolicy
 from ringround.contacts.models import Contact
 from ringround.telephony import dialer
 from ringround.telephony import services as telephony
@@ -56,6 +59,30 @@ def _login(email: str, name: str, **flags) -> tuple[User, str | None]:
     return user, password
 
 
+def _demo_compliance(team) -> None:
+    """The demo team screens its list against a (made-up) TPS file on every ``ringround demo``
+    run, so its UK numbers may be called; two demo numbers are on it, and one of those people
+    has said they do not object. Its UK calling window is open all day, like the demo
+    campaign's own hours (made-up numbers: nobody is disturbed)."""
+    midnight = dt.time(0, 0)
+    TeamPolicy.objects.update_or_create(
+        team=team,
+        defaults={
+            "uk_weekday_start": midnight,
+            "uk_weekday_end": midnight,
+            "uk_weekend_start": midnight,
+            "uk_weekend_end": midnight,
+        },
+    )
+    compliance.load_screening(
+        team, b"020 7946 0005\n020 7946 0010\n", kind="full", file_name="demo-tps.txt"
+    )
+    said = Contact.objects.filter(team=team, phone="+442079460010").first()
+    if said is not None and not NoObjection.objects.filter(contact=said).exists():
+        compliance.record_no_objection(said, how=NoObjection.How.ON_A_CALL, note="Demo")
+    targets.stop_screened(team)
+
+
 def _passwords_file():
     return settings.DATA_DIR / "demo-logins.txt"
 
@@ -81,8 +108,6 @@ def load_demo() -> dict:
         account_services.add_team_member(team, organiser, role=TeamMember.Role.ADMIN, by=admin)
     campaign = Campaign.objects.filter(name=DEMO_CAMPAIGN).first()
     if campaign is None:
-        import datetime as dt
-
         campaign = campaign_services.create_campaign(
             organiser,
             team=team,
@@ -138,6 +163,7 @@ def load_demo() -> dict:
         contact.set_tags(["demo", "member"])
         new.append(contact)
     Contact.objects.bulk_create(new, batch_size=500)
+    _demo_compliance(team)
     targets.add_contacts(campaign)
     Membership.objects.get_or_create(campaign=campaign, user=volunteer)
     return {"logins": logins, "campaign": campaign}

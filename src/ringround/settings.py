@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ringround.accounts",
     "ringround.contacts",
+    "ringround.compliance",
     "ringround.campaigns",
     "ringround.calling",
     "ringround.imports",
@@ -340,6 +341,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 RINGROUND_MAX_UPLOAD_BYTES = int(os.environ.get("RINGROUND_MAX_UPLOAD_MB", "100")) * 1024 * 1024
 # Days after a contact's last campaign finished before `apply_retention` erases them; 0 = off.
+# PECR: a campaign calling UK numbers needs its team's TPS/CTPS screening under 28 days old.
+# Off only on a site that never makes direct-marketing calls to UK numbers.
+RINGROUND_TPS_SCREENING_REQUIRED = env_bool("RINGROUND_TPS_SCREENING_REQUIRED", True)
 RINGROUND_RETENTION_DAYS = int(os.environ.get("RINGROUND_RETENTION_DAYS", "0"))
 # What imports keep besides contacts (previews, rejected rows) is purged this many days after
 # an import finished; an upload never mapped is deleted after this many hours.

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("ringround.telephony.urls")),
     path("", include("ringround.phonebanks.urls")),
     path("privacy/", include("ringround.privacy.urls")),
+    path("compliance/", include("ringround.compliance.urls")),
     path("audit/", include("ringround.audit.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -83,4 +83,11 @@ MATRIX = {
     "sharing:organiser": ("get", THIS_CAMPAIGNS_ORGANISER),
     "sharing:recruits": ("get", THIS_CAMPAIGNS_ORGANISER),
     "sharing:withdraw": ("post", THIS_CAMPAIGNS_ORGANISER),
+    # A team's compliance records: its organisers and team admins, and admins (another
+    # team's: 404); its settings (Article 9 condition, hours, limits): its admins.
+    "compliance:page": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "compliance:screening": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "compliance:no_objection": ("post", THIS_CAMPAIGNS_ORGANISER),
+    "compliance:record": ("get", THIS_CAMPAIGNS_ORGANISER),
+    "compliance:settings": ("get", THIS_TEAMS_ADMINS),
 }

@@ -53,6 +53,9 @@ def test_the_mapping_page_predicts_what_the_import_then_does(
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{live_server.url}/contacts/imports/")
     page.get_by_label("Contacts file").set_input_files(str(upload))
+    page.get_by_label("Where these people came from").select_option("membership")
+    page.get_by_label("Lawful basis for using their data").select_option("contract")
+    page.get_by_label("Purpose").fill("Members' ballot phone bank")
     page.get_by_role("button", name="Upload and preview").click()
 
     # Before anything is imported: the prediction, with the rejected rows and why.

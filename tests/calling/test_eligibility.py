@@ -17,7 +17,14 @@ from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.calling.targets import suppress_number, unsuppress_number
 from ringround.contacts.models import Contact, Suppression
-from tests.factories import ContactFactory, claim_and_record, make_campaign, make_volunteer, record
+from tests.factories import (
+    ContactFactory,
+    claim_and_record,
+    make_campaign,
+    make_volunteer,
+    record,
+    uk_hours_all_day,
+)
 
 State = CallTarget.State
 LONDON, NEW_YORK = "Europe/London", "America/New_York"
@@ -113,6 +120,7 @@ def test_calling_hours_are_judged_in_each_numbers_own_time_zone(now, expected):
 )
 def test_calling_hours_follow_the_clock_change_in_the_numbers_time_zone(now, time_zone, open_):
     campaign = make_campaign(calling_start=dt.time(9, 0), calling_end=dt.time(21, 0))
+    uk_hours_all_day(campaign.team)  # the campaign's own hours, on a weekend too
     target = add_target(campaign, GB_NUMBER if time_zone == LONDON else US_NUMBER, time_zone)
 
     assert handed_out(campaign, now) == ([target.pk] if open_ else [])
@@ -152,6 +160,7 @@ def test_calling_days_are_judged_on_the_local_date_of_each_number():
     campaign = make_campaign(
         calling_days="012345", calling_start=dt.time(0, 0), calling_end=dt.time(23, 59)
     )
+    uk_hours_all_day(campaign.team)  # the campaign's own days: any hour of them
     gb = add_target(campaign, GB_NUMBER, LONDON)
     add_target(campaign, US_NUMBER, NEW_YORK)
 

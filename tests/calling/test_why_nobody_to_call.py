@@ -12,7 +12,7 @@ from ringround.calling.models import CallTarget
 from ringround.calling.services import why_nobody_to_call
 from ringround.campaigns.models import Campaign
 from ringround.contacts.models import Suppression
-from tests.factories import claimed, make_campaign, make_volunteer, record
+from tests.factories import claimed, make_campaign, make_volunteer, record, uk_hours_all_day
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +84,7 @@ def test_a_retry_due_after_hours_waits_for_the_hours():
 
 def test_on_a_day_without_calling_it_says_the_next_calling_day():
     campaign = make_campaign(targets=1, calling_days="5")  # Saturdays only
+    uk_hours_all_day(campaign.team)  # the campaign's own days (the UK weekend opens at 10:00)
     nobody = why_nobody_to_call(campaign, NOON)
     assert nobody.reason == "hours"
     assert nobody.until == dt.datetime(2027, 6, 5, 8, 0, tzinfo=dt.UTC)
@@ -100,7 +101,8 @@ def test_when_the_rest_are_with_other_volunteers_it_says_so():
 def test_the_soonest_of_several_zones_is_the_one_given():
     campaign = make_campaign(targets=2)
     first, second = CallTarget.objects.filter(campaign=campaign).order_by("pk")
-    CallTarget.objects.filter(pk=first.pk).update(time_zone="America/New_York")
+    # A number placed in New York with no statutory window (the campaign's hours alone).
+    CallTarget.objects.filter(pk=first.pk).update(time_zone="America/New_York", legal_zone="")
     campaign.time_zones = [LONDON, "America/New_York"]
     campaign.save(update_fields=["time_zones"])
     late_in_london = dt.datetime(2027, 6, 1, 21, 0, tzinfo=dt.UTC)  # 22:00 London, 17:00 NY

@@ -31,6 +31,10 @@ def organiser(client):
 
 def upload(client, data: bytes, name="members.csv", **fields):
     fields.setdefault("default_country", "GB")
+    # Where the people came from: asked of every contacts file (tests/compliance/test_sources).
+    fields.setdefault("source_kind", "membership")
+    fields.setdefault("lawful_basis", "contract")
+    fields.setdefault("purpose", "Members' ballot")
     return client.post(
         reverse("imports:imports"), {"file": SimpleUploadedFile(name, data), **fields}
     )

@@ -302,7 +302,8 @@ def test_a_forged_mapping_query_param_does_not_crash_the_mapping_page(world, tmp
 
 
 def _upload(client, path, data, content=None):
-    data = dict(data)
+    # A well-declared source, so that a refusal is for the team or campaign named.
+    data = {"source_kind": "membership", "lawful_basis": "contract", "purpose": "Ballot", **data}
     data["file"] = SimpleUploadedFile(
         "list.csv", content or csv_bytes(member_rows(2)), content_type="text/csv"
     )

@@ -36,6 +36,7 @@ CALLING_STATUS = {
     "invalid_lease": 400,
     "not_a_volunteer": 403,
     "campaign_not_open": 409,
+    "screening_out_of_date": 409,  # the team's TPS/CTPS screening is over 28 days old
     "invalid_outcome": 422,
     "rate_limited": 429,
     "campaign_ceiling": 429,

@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 from django.utils import timezone
 
+from ringround.compliance.models import NoObjection, ScreenedNumber, TeamPolicy
 from ringround.contacts.models import Suppression
 from ringround.ids import new_public_id
 from ringround.rawsql import OneOf
@@ -77,23 +78,54 @@ class CallTargetQuerySet(models.QuerySet):
         """Not finished with: to be called, waiting, or being called."""
         return self.exclude(state__in=FINISHED_STATES)
 
-    def may_be_called(self, campaign, open_zones, max_attempts):
+    def may_be_called(self, campaign, open_zones, max_attempts, open_legal=None, spoken_since=None):
         """In this campaign, inside calling hours in the target's own time zone (one of
-        ``open_zones``), under the attempt limit, and not on the suppression list."""
-        return self.filter(
+        ``open_zones``) and inside the legal window of its place (one of ``open_legal``),
+        under the attempt limit, not on the suppression list, not on the team's TPS/CTPS
+        screening unless the contact said they do not object, and not spoken to by any of the
+        team's campaigns after ``spoken_since`` (the team's frequency limit; the target's own
+        calls are its retry rules' business). ``None``: that condition is not checked."""
+        targets = self.filter(
             campaign=campaign, time_zone__one_of=open_zones, attempts__lt=max_attempts
-        ).exclude(
+        )
+        if open_legal is not None:
+            targets = targets.filter(legal_zone__one_of=open_legal)
+        targets = targets.exclude(
             Exists(
                 Suppression.objects.for_campaign(OuterRef("campaign")).filter(
                     phone=OuterRef("phone")
                 )
             )
+        ).exclude(
+            Exists(
+                ScreenedNumber.objects.filter(
+                    team__campaigns=OuterRef("campaign"), phone=OuterRef("phone")
+                )
+            )
+            & ~Exists(NoObjection.objects.filter(contact=OuterRef("contact")))
         )
+        if spoken_since is not None:
+            targets = targets.exclude(
+                Exists(
+                    Call.objects.filter(
+                        target__contact=OuterRef("contact"),
+                        outcome__is_conversation=True,
+                        ended_at__gt=spoken_since,
+                    ).exclude(target=OuterRef("pk"))
+                )
+            )
+        return targets
 
-    def claimable_now(self, campaign, now):
-        """What a claim may hand out now: ready or lapsed, and may be called."""
+    def claimable_now(self, campaign, now, policy=None):
+        """What a claim may hand out now: ready or lapsed, and may be called (``policy``: the
+        team's compliance settings, if read already)."""
+        policy = policy or TeamPolicy.for_team(campaign.team_id)
         return self.may_be_called(
-            campaign, campaign.open_time_zones(now), campaign.max_attempts
+            campaign,
+            campaign.open_time_zones(now),
+            campaign.max_attempts,
+            campaign.open_legal_zones(now, policy),
+            policy.spoken_since(now),
         ).filter(_ready(now) | _lapsed(now))
 
     def in_claim_order(self):
@@ -121,6 +153,12 @@ class CallTarget(models.Model):
         max_length=20, help_text="Copied from the contact for the claim query."
     )
     time_zone = models.CharField(max_length=64, default="Europe/London")
+    legal_zone = models.CharField(
+        max_length=80,
+        blank=True,
+        default="",
+        help_text="Jurisdiction and time zone of its legal calling window (compliance.hours).",
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.READY)
     priority = models.IntegerField(default=0)
     attempts = models.PositiveIntegerField(default=0)
@@ -260,6 +298,7 @@ class CallTarget(models.Model):
 
 
 CallTarget._meta.get_field("time_zone").register_lookup(OneOf)
+CallTarget._meta.get_field("legal_zone").register_lookup(OneOf)
 
 
 class Call(models.Model):

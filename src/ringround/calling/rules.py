@@ -43,6 +43,8 @@ from ringround.campaigns.services import (
     flag_ceiling_reached,
     flag_rate_limited,
 )
+from ringround.compliance.models import TeamPolicy
+from ringround.compliance.services import screening_problem
 from ringround.contacts.models import Suppression
 
 from . import statements, tallies, targets
@@ -79,6 +81,12 @@ class RateLimited(CallingError):
 
 class CeilingReached(CallingError):
     code = "campaign_ceiling"
+
+
+class ScreeningOutOfDate(CallingError):
+    """The campaign calls UK numbers and its team's TPS/CTPS screening is not current."""
+
+    code = "screening_out_of_date"
 
 
 class InvalidLease(CallingError):
@@ -225,6 +233,7 @@ def claim_next(
     into the audit trail here, in the same statement on PostgreSQL."""
     now = now or timezone.now()
     membership = check_can_call(campaign, volunteer, membership)
+    policy = check_screening(campaign, now)
     expires_at = now + dt.timedelta(minutes=campaign.lease_minutes)
     budget = membership.claim_budget(campaign.claims_per_hour)
     limit_reached = membership.claim_limit_reached(budget, now)
@@ -232,14 +241,28 @@ def claim_next(
     if one_statement() and not limit_reached:
         view = (record_view, ip_address)
         lease = _claim_in_one_statement(
-            campaign, volunteer, membership, now, expires_at, view, ceiling
+            campaign, volunteer, membership, now, expires_at, view, ceiling, policy
         )
         if lease is not STEP_BY_STEP:
             return lease
-    lease = _claim_step_by_step(campaign, volunteer, membership, now, expires_at, ceiling)
+    lease = _claim_step_by_step(campaign, volunteer, membership, now, expires_at, ceiling, policy)
     if lease is not None and record_view:
         record_contact_view(lease, volunteer, ip_address)
     return lease
+
+
+def check_screening(campaign: Campaign, now: dt.datetime) -> TeamPolicy:
+    """The team's compliance settings, if its campaign may hand out contacts: a campaign that
+    calls UK numbers stops while the team's TPS/CTPS screening is over 28 days old, and the
+    volunteer is told why (the organisers see the date on the campaign's page)."""
+    policy = TeamPolicy.for_team(campaign.team_id)
+    if screening_problem(policy, campaign.legal_zones, now):
+        raise ScreeningOutOfDate(
+            f"{campaign.name} has paused its calls to UK numbers: the team's check against "
+            "the Telephone Preference Service is out of date. Your organisers have been told "
+            "and can start it again."
+        )
+    return policy
 
 
 def record_contact_view(lease: Lease, viewer, ip_address: str | None = None) -> None:
@@ -256,17 +279,19 @@ def record_contact_view(lease: Lease, viewer, ip_address: str | None = None) -> 
     lease.view_recorded = True
 
 
-def _claim_step_by_step(campaign, volunteer, membership, now, expires_at, ceiling) -> Lease | None:
-    held = _renew_held_lease(campaign, volunteer, now)
+def _claim_step_by_step(
+    campaign, volunteer, membership, now, expires_at, ceiling, policy
+) -> Lease | None:
+    held = _renew_held_lease(campaign, volunteer, now, policy)
     if held:
         return held
     check_claim_rate(campaign, membership, now)
     for _ in range(CLAIM_ATTEMPTS):
         try:
-            target = _take_best(campaign, volunteer, now, expires_at, ceiling)
+            target = _take_best(campaign, volunteer, now, expires_at, ceiling, policy)
         except IntegrityError:
             # The same volunteer claimed twice at once: the database kept one lease.
-            held = _renew_held_lease(campaign, volunteer, now)
+            held = _renew_held_lease(campaign, volunteer, now, policy)
             if held:
                 return held
             continue
@@ -281,14 +306,14 @@ def _claim_step_by_step(campaign, volunteer, membership, now, expires_at, ceilin
     return None
 
 
-def _take_best(campaign, volunteer, now, expires_at, ceiling) -> CallTarget | None:
+def _take_best(campaign, volunteer, now, expires_at, ceiling, policy) -> CallTarget | None:
     """Inside a write transaction, pick the best claimable target (lapsed leases first: each
     was the best person when first handed out; then the ready), count it against the
     campaign's hourly ceiling, then assign it with a compare-and-swap UPDATE that only
     succeeds if it is still claimable (if not, the count is rolled back with it).
 
     Returns the target, ``None`` if nobody is claimable, ``NO_ROOM`` or ``RACE_LOST``."""
-    claimable = CallTarget.objects.claimable_now(campaign, now)
+    claimable = CallTarget.objects.claimable_now(campaign, now, policy)
     with transaction.atomic():
         for part in (claimable.lapsed(now), claimable.ready(now)):
             candidate = part.in_claim_order().select_for_update(skip_locked=True).only("id").first()
@@ -308,7 +333,9 @@ def _take_best(campaign, volunteer, now, expires_at, ceiling) -> CallTarget | No
     return CallTarget.objects.select_related("contact").get(pk=candidate.pk)
 
 
-def _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, view, ceiling):
+def _claim_in_one_statement(
+    campaign, volunteer, membership, now, expires_at, view, ceiling, policy
+):
     """claim_next's steps in one round trip (statements.claim). Returns the lease, ``None`` if
     nobody is claimable, or ``STEP_BY_STEP`` when the volunteer held a lease the statement did
     not renew (it had lapsed, or changed meanwhile), claimed twice at once, or met the
@@ -320,6 +347,8 @@ def _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, vi
         "now": now,
         "expires_at": expires_at,
         "open_zones": campaign.open_time_zones(now),
+        "open_legal": campaign.open_legal_zones(now, policy),
+        "spoken_since": policy.spoken_since(now),
         "max_attempts": campaign.max_attempts,
         "new_window": membership.claims_window_over(now),
         "record_view": view[0],
@@ -339,14 +368,16 @@ def _claim_in_one_statement(campaign, volunteer, membership, now, expires_at, vi
     return Lease(target, lease_token(target), expires_at, view_recorded=view[0])
 
 
-def _renew_held_lease(campaign: Campaign, volunteer, now: dt.datetime) -> Lease | None:
+def _renew_held_lease(
+    campaign: Campaign, volunteer, now: dt.datetime, policy: TeamPolicy | None = None
+) -> Lease | None:
     held = _held(campaign, volunteer).select_related("contact").first()
     if held is None:
         return None
     still_held = CallTarget.objects.filter(pk=held.pk).held_by(volunteer)
     if (
         held.lease_expires_at <= now
-        and not CallTarget.objects.claimable_now(campaign, now).filter(pk=held.pk).exists()
+        and not CallTarget.objects.claimable_now(campaign, now, policy).filter(pk=held.pk).exists()
     ):
         # The lease lapsed and the person may not be called now (calling hours are over, or
         # the number was suppressed): handing them back out would break the calling rules.
@@ -506,6 +537,10 @@ def record_outcome(
         call = store(call, volunteer, outcome, terms)
     except IntegrityError:
         call = None
+    if call is not None and outcome.is_conversation:
+        days = TeamPolicy.for_team(campaign.team_id).frequency_days
+        if days:
+            targets.hold_after_conversation(call.target_id, call.ended_at + dt.timedelta(days=days))
     if call is None:
         # A retried submit (same key), or a second one for this claim: the first is the call.
         call = Call.objects.filter(volunteer=volunteer, idempotency_key=key).first()

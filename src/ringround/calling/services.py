@@ -16,6 +16,9 @@ from ringround.audit.services import client_ip
 from ringround.campaigns.models import Campaign, Membership, Question
 from ringround.campaigns.scripts import render_script
 from ringround.campaigns.services import set_volunteer_status
+from ringround.compliance.hours import is_legal_time
+from ringround.compliance.hours import window as legal_window
+from ringround.compliance.models import TeamPolicy
 from ringround.contacts.phones import display
 
 from .models import Call, CallTarget, TargetState
@@ -113,11 +116,12 @@ def why_nobody_to_call(campaign: Campaign, now: dt.datetime | None = None) -> No
         campaign, campaign.time_zones, campaign.max_attempts
     )
     left = may_be_called.filter(state__in=CallTarget.CLAIMABLE_STATES) | may_be_called.lapsed(now)
-    first_due = left.values("time_zone").annotate(due=Min("next_call_at")).order_by()
+    first_due = left.values("time_zone", "legal_zone").annotate(due=Min("next_call_at")).order_by()
+    policy = TeamPolicy.for_team(campaign.team_id)
     soonest = None
     for row in first_due:
         due = max(row["due"], now)
-        opens = next_calling_time(campaign, due, row["time_zone"])
+        opens = next_calling_time(campaign, due, row["time_zone"], row["legal_zone"], policy)
         if opens is not None and (soonest is None or opens < soonest[0]):
             soonest = (opens, row["time_zone"], due)
     if soonest is not None:
@@ -142,17 +146,32 @@ def why_nobody_to_call(campaign: Campaign, now: dt.datetime | None = None) -> No
     return NobodyToCall("finished", "Everyone on the list has been called. The list is finished.")
 
 
-def next_calling_time(campaign: Campaign, moment: dt.datetime, tz_name: str) -> dt.datetime | None:
+def next_calling_time(
+    campaign: Campaign, moment: dt.datetime, tz_name: str, legal_zone: str = "", policy=None
+) -> dt.datetime | None:
     """The first moment from ``moment`` on that is inside the campaign's calling hours in
-    ``tz_name`` (``None`` if it has no calling days)."""
-    if campaign.is_calling_time(moment, tz_name):
+    ``tz_name`` and inside the legal window of ``legal_zone`` (under the team's ``policy``);
+    ``None`` if there is none within a week."""
+    policy = policy or TeamPolicy.for_team(campaign.team_id)
+
+    def open_at(when):
+        return campaign.is_calling_time(when, tz_name) and is_legal_time(legal_zone, when, policy)
+
+    if open_at(moment):
         return moment
     zone = ZoneInfo(tz_name)
     today = moment.astimezone(zone).date()
+    jurisdiction = legal_zone.partition("|")[0]
     for days in range(8):
-        opening = dt.datetime.combine(today + dt.timedelta(days=days), campaign.calling_start, zone)
-        if opening > moment and campaign.is_calling_time(opening, tz_name):
-            return opening
+        day = today + dt.timedelta(days=days)
+        starts = {campaign.calling_start}
+        legal = legal_window(jurisdiction, day.weekday(), policy) if jurisdiction else None
+        if legal is not None:
+            starts.add(legal[0])
+        for start in sorted(starts):
+            opening = dt.datetime.combine(day, start, zone)
+            if opening > moment and open_at(opening):
+                return opening
     return None
 
 
@@ -256,3 +275,19 @@ def note_talk_time(call_id: int, seconds: int) -> None:
     """A connected call's length, measured by the provider (it may arrive before or after the
     volunteer records the outcome)."""
     Call.objects.filter(pk=call_id).update(talk_seconds=max(int(seconds), 0))
+
+
+def forget_opinions(campaign: Campaign, keys: list[str], before: dt.datetime) -> int:
+    """Drop the answers to ``keys`` (questions revealing political opinion) from the campaign's
+    calls that ended before ``before``; the campaign's tallies (counts only) are kept. Returns
+    how many calls lost answers."""
+    if not keys:
+        return 0
+    calls = Call.objects.filter(
+        campaign=campaign, ended_at__lt=before, answers__has_any_keys=keys
+    ).only("id", "answers")
+    count = 0
+    for call in calls.iterator():
+        answers = {key: value for key, value in call.answers.items() if key not in keys}
+        count += Call.objects.filter(pk=call.pk).update(answers=answers)
+    return count

@@ -47,7 +47,9 @@ def claim_sql() -> str:
     table = f'"{CallTarget._meta.db_table}"'
     targets = CallTarget.objects
     held = targets.filter(campaign=P("campaign")).held_by(P("volunteer"))
-    may_be_called = targets.may_be_called(P("campaign"), P("open_zones"), P("max_attempts"))
+    may_be_called = targets.may_be_called(
+        P("campaign"), P("open_zones"), P("max_attempts"), P("open_legal"), P("spoken_since")
+    )
     lock = connection.ops.for_update_sql(skip_locked=True)
     lapsed, ready = (
         f"{rawsql.select(part.in_claim_order().values('id')[:1])} {lock}"

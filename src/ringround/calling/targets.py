@@ -9,12 +9,15 @@ privacy rights stop targets, imports move a target to a contact's new number.
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 
 from ringround import events
 from ringround.audit.services import record_event
 from ringround.campaigns.models import Campaign
 from ringround.campaigns.services import matching_contacts, set_time_zones
+from ringround.compliance import services as compliance
+from ringround.compliance.hours import legal_zone
+from ringround.compliance.models import NoObjection, ScreenedNumber
 from ringround.contacts.models import Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
 from ringround.contacts.services import add_suppression, remove_suppression
@@ -97,36 +100,90 @@ def _add_chunk(campaign_id: int, rows: list) -> int:
         .filter(phone__in={row[1] for row in rows})
         .values_list("phone", flat=True)
     )
+    screened = set(
+        ScreenedNumber.objects.filter(
+            team__campaigns=campaign_id, phone__in={row[1] for row in rows}
+        ).values_list("phone", flat=True)
+    )
+    said = set()
+    if screened:
+        said = set(
+            NoObjection.objects.filter(contact_id__in=[row[0] for row in rows]).values_list(
+                "contact_id", flat=True
+            )
+        )
+    areas = _areas_for_us_numbers(rows)
+    refused = _from_the_register_if_not_electoral(campaign_id, rows)
     new = {}
     for contact_id, phone, time_zone in rows:
-        if contact_id not in existing:
-            state = CallTarget.State.SUPPRESSED if phone in suppressed else CallTarget.State.READY
+        if contact_id not in existing and contact_id not in refused:
+            stopped = phone in suppressed or (phone in screened and contact_id not in said)
+            state = CallTarget.State.SUPPRESSED if stopped else CallTarget.State.READY
             new[contact_id] = CallTarget(
                 campaign_id=campaign_id,
                 contact_id=contact_id,
                 phone=phone,
                 time_zone=time_zone,
+                legal_zone=legal_zone(phone, time_zone, areas.get(contact_id, "")),
                 state=state,
             )
     CallTarget.objects.bulk_create(new.values(), ignore_conflicts=True, batch_size=1000)
     return len(new)
 
 
-def refresh_time_zones(campaign: Campaign) -> None:
-    """Tell the campaign which time zones its targets live in (its calling hours are checked
-    per zone)."""
-    zones = sorted(
-        set(CallTarget.objects.filter(campaign=campaign).values_list("time_zone", flat=True))
+def _from_the_register_if_not_electoral(campaign_id: int, rows) -> set[int]:
+    """Of ``rows``' contacts, those from the full electoral register, if the campaign is not an
+    electoral one: it may not call them (their details may be used for elections only)."""
+    electoral, team_id = Campaign.objects.values_list("electoral", "team_id").get(pk=campaign_id)
+    if electoral:
+        return set()
+    labels = compliance.register_sources(team_id)
+    if not labels:
+        return set()
+    return set(
+        Contact.objects.filter(pk__in=[row[0] for row in rows], source__in=labels).values_list(
+            "id", flat=True
+        )
     )
-    set_time_zones(campaign, zones)
+
+
+def refuse_register_contacts(campaign: Campaign) -> int:
+    """A campaign that is not (or no longer) electoral stops calling the people from the
+    electoral register it had; how many stopped."""
+    if campaign.electoral:
+        return 0
+    register = compliance.register_contacts(campaign.team_id)
+    return _stop(CallTarget.objects.filter(campaign=campaign, contact__in=register).live())
+
+
+def _areas_for_us_numbers(rows) -> dict[int, str]:
+    """The areas of the contacts with US numbers among ``rows`` (an area naming a state places
+    them there: ``compliance.hours``); other numbers need none, so a UK list costs no query."""
+    us = [row[0] for row in rows if row[1].startswith("+1")]
+    if not us:
+        return {}
+    return dict(Contact.objects.filter(pk__in=us).values_list("id", "area"))
+
+
+def refresh_time_zones(campaign: Campaign) -> None:
+    """Tell the campaign which time zones and legal zones its targets live in (its calling
+    hours and the legal windows are checked per zone)."""
+    pairs = set(CallTarget.objects.filter(campaign=campaign).values_list("time_zone", "legal_zone"))
+    zones = sorted({zone for zone, _ in pairs})
+    legal_zones = sorted({legal for _, legal in pairs if legal})
+    set_time_zones(campaign, zones, legal_zones)
 
 
 def follow_new_numbers(contacts: Iterable[tuple[int, str, str]]) -> None:
     """Contacts (``(id, phone, time zone)``) whose number changed: their live targets dial
-    the new one from now on."""
+    the new one from now on (in the legal window of the new number's place)."""
+    contacts = list(contacts)
+    areas = _areas_for_us_numbers(contacts)
     for contact_id, phone, time_zone in contacts:
         CallTarget.objects.filter(contact_id=contact_id).live().update(
-            phone=phone, time_zone=time_zone
+            phone=phone,
+            time_zone=time_zone,
+            legal_zone=legal_zone(phone, time_zone, areas.get(contact_id, "")),
         )
 
 
@@ -181,10 +238,76 @@ def unsuppress_number(phone: str, *, team, by=None, request=None) -> bool:
 
 
 def _on_the_list():
-    """A target's number is suppressed for its campaign."""
-    return Exists(
-        Suppression.objects.for_campaign(OuterRef("campaign_id")).filter(phone=OuterRef("phone"))
+    """A target's number is suppressed for its campaign, or on its team's TPS/CTPS screening
+    without the contact's "does not object" statement."""
+    return (
+        Exists(
+            Suppression.objects.for_campaign(OuterRef("campaign_id")).filter(
+                phone=OuterRef("phone")
+            )
+        )
+        | _screened_without_statement()
     )
+
+
+def _screened_without_statement():
+    return Exists(
+        ScreenedNumber.objects.filter(
+            team__campaigns=OuterRef("campaign_id"), phone=OuterRef("phone")
+        )
+    ) & ~Exists(NoObjection.objects.filter(contact=OuterRef("contact_id")))
+
+
+# -- TPS/CTPS screening: claims check it anyway; stopping the screened keeps them out of the
+# claim's walk (most UK landlines are on the TPS: skipped at every claim, they would make
+# each claim slower the longer a campaign runs; bench/claim_compliance).
+
+
+def stop_screened(team) -> int:
+    """After a screening file is loaded: stop the live targets of ``team``'s campaigns whose
+    numbers are screened and whose contacts have not said they do not object."""
+    return _stop(
+        CallTarget.objects.live()
+        .filter(campaign__team=team, state__in=CallTarget.CLAIMABLE_STATES)
+        .filter(_screened_without_statement())
+    )
+
+
+def hold_after_conversation(target_id: int, until) -> int:
+    """Someone was spoken to: their targets in the team's other campaigns are not due before
+    ``until`` (the team's frequency limit). Claims check the limit anyway; this keeps those
+    targets behind the due ones in the claim's walk."""
+    contact = CallTarget.objects.filter(pk=target_id).values("contact_id")[:1]
+    return (
+        CallTarget.objects.filter(
+            contact_id=Subquery(contact), state__in=CallTarget.CLAIMABLE_STATES
+        )
+        .exclude(pk=target_id)
+        .filter(next_call_at__lt=until)
+        .update(next_call_at=until)
+    )
+
+
+def reopen_unscreened(team, phones) -> int:
+    """Numbers taken off the team's screening (a change file's deletions): their stopped
+    targets may be called again, unless something else still stops them."""
+    phones = sorted(phones)
+    reopened = 0
+    for start in range(0, len(phones), CHUNK):
+        reopened += _reopen(
+            CallTarget.objects.filter(campaign__team=team, phone__in=phones[start : start + CHUNK])
+        )
+    return reopened
+
+
+def reopen_for_statement(contact) -> int:
+    """The contact said they do not object: their targets stopped by the screening reopen."""
+    return _reopen(CallTarget.objects.filter(contact=contact))
+
+
+def _reopen(targets) -> int:
+    stopped = targets.filter(state=CallTarget.State.SUPPRESSED)
+    return stopped.exclude(_on_the_list()).update(state=CallTarget.State.READY)
 
 
 def stop_suppressed(team) -> int:

@@ -44,6 +44,7 @@ class CampaignForm(forms.ModelForm):
             "visible_fields",
             "target_tags",
             "target_areas",
+            "electoral",
         ]
         widgets = {
             "calling_start": forms.TimeInput(attrs={"type": "time"}),
@@ -51,6 +52,7 @@ class CampaignForm(forms.ModelForm):
             "brief": forms.Textarea(attrs={"rows": 4}),
         }
         labels = {
+            "electoral": "An electoral campaign (for an election or referendum)",
             "name": "Name",
             "brief": "Brief",
             "calling_start": "Calls from (contact's local time)",
@@ -160,7 +162,7 @@ class QuestionForm(forms.ModelForm):
 
     class Meta:
         model = Question
-        fields = ["text", "kind", "required"]
+        fields = ["text", "kind", "required", "reveals_opinion"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

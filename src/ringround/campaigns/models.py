@@ -5,9 +5,11 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Value
 from django.utils import timezone
 
 from ringround import rawsql
+from ringround.compliance.hours import is_legal_time
 from ringround.ids import new_public_id, new_token
 
 DEFAULT_VISIBLE_FIELDS = ["first_name", "last_name", "area", "phone"]
@@ -92,6 +94,20 @@ class Campaign(models.Model):
     target_areas = models.CharField(max_length=1000, blank=True)
     time_zones = models.JSONField(
         default=list, help_text="The time zones of this campaign's targets, kept by the services."
+    )
+    # With defaults in the database too: rows written by code that predates them (a data
+    # migration's historical models) still get them.
+    legal_zones = models.JSONField(
+        default=list,
+        db_default=Value([], output_field=models.JSONField()),
+        help_text="The legal zones (jurisdiction and time zone) of this campaign's targets, kept "
+        "by the services: each has its statutory calling window (compliance.hours).",
+    )
+    electoral = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="An electoral campaign (for an election or referendum): the only kind that may "
+        "call people whose details came from the full electoral register.",
     )
 
     invite_token = models.CharField(max_length=64, unique=True, default=new_token)
@@ -192,12 +208,21 @@ class Campaign(models.Model):
         """The time zones of this campaign's targets where it is calling time now."""
         return [tz for tz in self.time_zones if self.is_calling_time(now, tz)]
 
+    def open_legal_zones(self, now: dt.datetime, policy) -> list[str]:
+        """The legal zones of this campaign's targets whose statutory window is open now (``""``,
+        no statutory window, always), under the team's settings ``policy``."""
+        return ["", *(zone for zone in self.legal_zones if is_legal_time(zone, now, policy))]
+
     def is_calling_time(self, now: dt.datetime, tz_name: str) -> bool:
         local = now.astimezone(ZoneInfo(tz_name))
         if str(local.weekday()) not in self.calling_days:
             return False
         end = dt.time.max if self.calling_end == dt.time(0, 0) else self.calling_end
         return self.calling_start <= local.time().replace(tzinfo=None) < end
+
+    def has_opinion_questions(self) -> bool:
+        """Whether its survey asks anything whose answer reveals political opinion."""
+        return self.questions.filter(reveals_opinion=True).exists()
 
     def fields_for_volunteer(self) -> list[str]:
         return list(self.visible_fields or DEFAULT_VISIBLE_FIELDS)
@@ -237,6 +262,13 @@ class Question(models.Model):
     text = models.CharField(max_length=500)
     choices = models.JSONField(default=list, blank=True)
     required = models.BooleanField(default=False)
+    reveals_opinion = models.BooleanField(
+        "answers reveal political opinion",
+        default=False,
+        db_default=False,
+        help_text="Special-category data (UK GDPR Art. 9): kept no longer than the team's "
+        "retention period, and every export of it is recorded with its reason.",
+    )
 
     class Meta:
         ordering = ["position", "id"]

@@ -20,6 +20,8 @@ from ringround.accounts.models import Team, User
 from ringround.accounts.permissions import is_organiser
 from ringround.accounts.services import sign_up
 from ringround.audit.services import client_ip, record_event
+from ringround.compliance.models import TeamPolicy
+from ringround.compliance.services import screening_problem
 from ringround.contacts.models import Contact
 from ringround.ids import new_token
 
@@ -111,7 +113,13 @@ def create_campaign(
 
 
 def add_question(
-    campaign, *, text, kind=Question.Kind.SINGLE, choices=(), required=False
+    campaign,
+    *,
+    text,
+    kind=Question.Kind.SINGLE,
+    choices=(),
+    required=False,
+    reveals_opinion=False,
 ) -> Question:
     position = campaign.questions.count()
     return Question.objects.create(
@@ -120,6 +128,7 @@ def add_question(
         kind=kind,
         choices=list(choices),
         required=required,
+        reveals_opinion=reveals_opinion,
         position=position,
     )
 
@@ -187,12 +196,17 @@ def save_script(campaign: Campaign, script: str, *, by=None, request=None) -> li
     return unknown
 
 
-def set_status(campaign: Campaign, status: str, *, by=None, request=None) -> Campaign:
+def set_status(campaign: Campaign, status: str, *, by=None, request=None, now=None) -> Campaign:
     if status not in Campaign.Status.values:
         raise CampaignError("Unknown status.")
     if status == Campaign.Status.ACTIVE and not campaign.outcomes.exists():
         raise CampaignError("A campaign needs outcome codes before it can take calls.")
     if status == Campaign.Status.ACTIVE:
+        problem = screening_problem(
+            TeamPolicy.for_team(campaign.team_id), campaign.legal_zones, now or timezone.now()
+        )
+        if problem:
+            raise CampaignError(problem)
         unknown = unknown_merge_fields(campaign, campaign.script)
         if unknown:
             raise CampaignError(
@@ -576,10 +590,12 @@ def matching_contacts(campaign: Campaign):
     return contacts
 
 
-def set_time_zones(campaign: Campaign, zones: list[str]) -> None:
-    """Record the time zones the campaign's targets live in (``calling.targets`` knows)."""
-    Campaign.objects.filter(pk=campaign.pk).update(time_zones=zones)
+def set_time_zones(campaign: Campaign, zones: list[str], legal_zones: list[str]) -> None:
+    """Record the time zones and legal zones the campaign's targets live in
+    (``calling.targets`` knows)."""
+    Campaign.objects.filter(pk=campaign.pk).update(time_zones=zones, legal_zones=legal_zones)
     campaign.time_zones = zones
+    campaign.legal_zones = legal_zones
 
 
 @transaction.atomic

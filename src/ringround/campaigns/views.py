@@ -10,6 +10,8 @@ from ringround.accounts.models import Team
 from ringround.accounts.permissions import organiser_required
 from ringround.calling import rules, targets
 from ringround.calling import services as calling_services
+from ringround.compliance.models import TeamPolicy
+from ringround.compliance.services import screening_problem
 
 from . import merge, services
 from .forms import CampaignForm, InviteForm, OutcomeCodeForm, QuestionForm, ScriptForm
@@ -74,6 +76,9 @@ def campaign_detail(request, public_id):
             "invite_url": _invite_url(request, campaign),
             "target_count": campaign.targets.count(),
             "statuses": Campaign.Status.choices,
+            "screening_problem": screening_problem(
+                TeamPolicy.for_team(campaign.team_id), campaign.legal_zones, timezone.now()
+            ),
         },
     )
 
@@ -84,7 +89,14 @@ def campaign_edit(request, public_id):
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
         form.save()
+        stopped = targets.refuse_register_contacts(campaign)
         messages.success(request, "Settings saved.")
+        if stopped:
+            messages.info(
+                request,
+                f"{stopped} people from the electoral register will not be called: this "
+                "campaign is not an electoral one.",
+            )
         return redirect("campaigns:detail", campaign.public_id)
     return render(
         request, "campaigns/form.html", {"form": form, "campaign": campaign, "tab": "settings"}
@@ -135,6 +147,7 @@ def campaign_survey(request, public_id):
             kind=form.cleaned_data["kind"],
             choices=form.cleaned_data["choices"],
             required=form.cleaned_data["required"],
+            reveals_opinion=form.cleaned_data["reveals_opinion"],
         )
         messages.success(request, "Question added.")
         return redirect("campaigns:survey", campaign.public_id)

@@ -1,11 +1,15 @@
 from django import forms
+from django.utils import timezone
 
 from ringround.accounts.models import Team
+from ringround.compliance.models import LawfulBasis, SourceKind
+from ringround.compliance.services import check_source
 from ringround.contacts.forms import ScopedForm
 from ringround.contacts.models import Suppression
 
 from .mapping import FIELDS
 from .models import Import
+from .services import REGISTER_NOT_ELECTORAL, SOURCE_FIELDS
 
 COUNTRIES = [
     ("GB", "United Kingdom"),
@@ -49,6 +53,25 @@ class ImportUploadForm(forms.Form):
         label="Tag every contact with",
         help_text="Comma-separated, e.g. “members-2024, islington”. Optional.",
     )
+    source_kind = forms.ChoiceField(
+        choices=[("", "Choose…"), *SourceKind.choices], label="Where these people came from"
+    )
+    lawful_basis = forms.ChoiceField(
+        choices=[("", "Choose…"), *LawfulBasis.choices],
+        label="Lawful basis for using their data",
+    )
+    purpose = forms.CharField(
+        max_length=500,
+        label="Purpose",
+        help_text="What the data is used for, e.g. “Members' ballot phone bank, June 2027”.",
+    )
+    destroy_by = forms.DateField(
+        required=False,
+        label="Destroy by (electoral register only)",
+        help_text="The register may be used for electoral purposes only; its data is erased "
+        "on this date.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
     def __init__(self, *args, teams, campaigns=(), **kwargs):
         """``teams``: those the person imports for; ``campaigns``: those teams' campaigns."""
@@ -62,6 +85,7 @@ class ImportUploadForm(forms.Form):
             self.initial["team"] = self.only_team.public_id
         several = len(only) > 1
         self.campaign_teams = {c.public_id: c.team_id for c in campaigns}
+        self.electoral = {c.public_id for c in campaigns if c.electoral}
         self.fields["campaign"].choices = [("", "No campaign")] + [
             (c.public_id, f"{c.name} ({c.team.name})" if several else c.name) for c in campaigns
         ]
@@ -74,7 +98,23 @@ class ImportUploadForm(forms.Form):
         team, campaign = data.get("team"), data.get("campaign")
         if team is not None and campaign and self.campaign_teams.get(campaign) != team.pk:
             self.add_error("campaign", "Choose one of this team's campaigns.")
+        errors = check_source(
+            kind=data.get("source_kind", ""),
+            lawful_basis=data.get("lawful_basis", ""),
+            purpose=data.get("purpose", ""),
+            destroy_by=data.get("destroy_by"),
+            today=timezone.now().date(),
+        )
+        for name, error in errors.items():
+            if name not in self.errors:
+                self.add_error(name, error)
+        register = data.get("source_kind") == SourceKind.REGISTER
+        if register and campaign and campaign not in self.electoral:
+            self.add_error("campaign", REGISTER_NOT_ELECTORAL)
         return data
+
+    def source(self) -> dict:
+        return {name: self.cleaned_data.get(name) for name in SOURCE_FIELDS}
 
 
 class SuppressionUploadForm(ScopedForm):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from ringround.compliance.models import LawfulBasis, SourceKind
 from ringround.contacts.models import Suppression
 from ringround.ids import new_public_id
 
@@ -55,6 +56,20 @@ class Import(models.Model):
 
     public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.CONTACTS)
+    # Where the people came from, on what lawful basis and for what purpose (a contacts file;
+    # recorded for the team as a ``compliance.DataSource`` too, which the claim and the
+    # retention job read).
+    source_kind = models.CharField(
+        "where the people came from", max_length=24, choices=SourceKind.choices, blank=True
+    )
+    lawful_basis = models.CharField(max_length=24, choices=LawfulBasis.choices, blank=True)
+    purpose = models.CharField(max_length=500, blank=True)
+    destroy_by = models.DateField(
+        "destroy by",
+        null=True,
+        blank=True,
+        help_text="Data from the full electoral register is erased on this date.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.MAPPING)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -138,6 +153,11 @@ class Import(models.Model):
     def source_label(self) -> str:
         """What imported contacts record as where they came from."""
         return f"import:{self.public_id}"
+
+    @property
+    def from_register(self) -> bool:
+        """Its people came from the full electoral register: electoral campaigns only."""
+        return self.source_kind == SourceKind.REGISTER
 
     @property
     def percent(self) -> int:

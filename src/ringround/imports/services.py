@@ -11,9 +11,12 @@ import shutil
 from pathlib import Path
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from ringround.audit.services import record_event
+from ringround.compliance import services as compliance
+from ringround.compliance.models import SourceKind
 from ringround.contacts.models import Suppression
 from ringround.csvsafe import Echo, neutralise
 from ringround.ids import new_token
@@ -82,13 +85,18 @@ def create_import(
     request=None,
     checksum: str = "",
     repeats: str = Import.Repeats.FILL_BLANKS,
+    source: dict | None = None,
 ) -> Import:
     """Inspect a file and record it as an import waiting for its mapping (guessed, or a saved
     one); raises ``FileProblem`` with the reason, storing nothing.
 
     ``team`` owns what it writes: contacts always belong to a team; a list of numbers not to
-    call without one applies to every team (an admin's TPS list)."""
+    call without one applies to every team (an admin's TPS list).
+
+    ``source``: where the people came from (``source_kind``, ``lawful_basis``, ``purpose``,
+    ``destroy_by``), recorded on the import and as the team's ``compliance.DataSource``."""
     check_team(kind, team, campaign, saved_mapping)
+    source = check_import_source(source, campaign)
     path = Path(path).resolve()
     suppressions = kind == Import.Kind.SUPPRESSIONS
     info = inspect_file(path, has_header=None if suppressions else True, max_bytes=max_bytes)
@@ -123,7 +131,20 @@ def create_import(
         suppression_reason=suppression_reason,
         repeats=repeats,
         progress_total=info.size if info.format == "csv" else 0,
+        **source,
     )
+    if source:
+        compliance.record_source(
+            team,
+            label=job.source_label,
+            name=job.original_name,
+            kind=job.source_kind,
+            lawful_basis=job.lawful_basis,
+            purpose=job.purpose,
+            destroy_by=job.destroy_by,
+            by=by,
+            request=request,
+        )
     record_event(
         by,
         "import.upload",
@@ -135,6 +156,38 @@ def create_import(
         detected=info.describe(),
     )
     return job
+
+
+SOURCE_FIELDS = ("source_kind", "lawful_basis", "purpose", "destroy_by")
+
+
+def check_import_source(source: dict | None, campaign) -> dict:
+    """The import's declared source, checked (``ValueError`` with the reasons): people from the
+    full electoral register go only to an electoral campaign."""
+    if not source:
+        return {}
+    source = {name: source.get(name) for name in SOURCE_FIELDS}
+    source["purpose"] = (source["purpose"] or "").strip()
+    errors = compliance.check_source(
+        kind=source["source_kind"],
+        lawful_basis=source["lawful_basis"],
+        purpose=source["purpose"],
+        destroy_by=source["destroy_by"],
+        today=timezone.now().date(),
+    )
+    if errors:
+        raise ValueError(" ".join(errors.values()))
+    if source["source_kind"] != SourceKind.REGISTER:
+        source["destroy_by"] = None  # only register data has a destruction date of its own
+    elif campaign and not campaign.electoral:
+        raise ValueError(REGISTER_NOT_ELECTORAL)
+    return source
+
+
+REGISTER_NOT_ELECTORAL = (
+    "People from the full electoral register may only be called by an electoral campaign; "
+    "this campaign is not one."
+)
 
 
 def check_team(kind, team, campaign, saved_mapping) -> None:

@@ -69,6 +69,7 @@ def _imports(request):
             "campaign": campaign,
             "tags": data["tags"],
             "saved_mapping": None,
+            "source": form.source(),
         }
 
     job = stored_upload(request, form, kind=Import.Kind.CONTACTS, options=options)

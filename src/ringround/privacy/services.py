@@ -31,6 +31,8 @@ from ringround.calling import services as calling_services
 from ringround.calling import targets as call_targets
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns.models import Campaign, Question
+from ringround.compliance import services as compliance
+from ringround.compliance.models import TeamPolicy
 from ringround.contacts import services as contact_services
 from ringround.contacts.models import CONTACT_FIELDS, ERASED_FIELDS, Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, normalise
@@ -378,4 +380,61 @@ def apply_retention(days: int, *, now: dt.datetime | None = None, dry_run: bool 
             erase_contact(Contact(pk=pk), why="retention")
             erased += 1
     record_event(None, "privacy.retention", None, days=days, erased=erased)
+    return erased
+
+
+def destroy_register_data(*, now: dt.datetime | None = None) -> int:
+    """Erase the people who came from the full electoral register once their source's
+    destruction date has come (the register may be kept for its electoral purpose only);
+    returns how many were erased. Each source is marked destroyed, with the count audited."""
+    now = now or timezone.now()
+    erased = 0
+    for source in compliance.sources_due_for_destruction(now.date()):
+        due = Contact.objects.filter(team_id=source.team_id, source=source.label).exclude(
+            phone__startswith=ERASED_PREFIX
+        )
+        count = 0
+        for pk in due.values_list("pk", flat=True).iterator():
+            with transaction.atomic():
+                try:
+                    erase_contact(Contact(pk=pk), why="register_destruction")
+                except AlreadyErased:
+                    continue
+                count += 1
+        source.destroyed_at = now
+        source.save(update_fields=["destroyed_at"])
+        record_event(
+            None,
+            "privacy.register_destroyed",
+            source.team,
+            label=source.label,
+            destroy_by=str(source.destroy_by),
+            erased=count,
+        )
+        erased += count
+    return erased
+
+
+def erase_opinions(*, now: dt.datetime | None = None) -> int:
+    """Political opinions (answers to questions marked as revealing them) are kept no longer
+    than the team's retention period for them (``TeamPolicy.opinion_retention_days``, else
+    RINGROUND_RETENTION_DAYS; neither set: kept). Returns how many calls lost answers; each
+    team's run is audited."""
+    now = now or timezone.now()
+    erased = 0
+    questions = Question.objects.filter(reveals_opinion=True).select_related("campaign")
+    by_campaign: dict = {}
+    for question in questions:
+        by_campaign.setdefault(question.campaign, []).append(question.key)
+    for campaign, keys in by_campaign.items():
+        policy = TeamPolicy.for_team(campaign.team_id)
+        days = policy.opinion_retention_days or retention_days()
+        if days <= 0:
+            continue
+        count = calling_services.forget_opinions(campaign, keys, now - dt.timedelta(days=days))
+        if count:
+            record_event(
+                None, "privacy.opinions_erased", campaign, campaign=campaign, calls=count, days=days
+            )
+        erased += count
     return erased

@@ -40,9 +40,21 @@ def exports_page(request, public_id):
     if request.method == "POST":
         kind, file_format = request.POST.get("kind", ""), request.POST.get("format", "")
         if kind in exports.EXPORTS and file_format in Export.Format.values:
-            start_export(campaign, kind, file_format, by=request.user, request=request)
-            return redirect("reports:exports", campaign.public_id)
-        error = "Choose what to export and as what kind of file."
+            try:
+                start_export(
+                    campaign,
+                    kind,
+                    file_format,
+                    by=request.user,
+                    request=request,
+                    reason=request.POST.get("reason", ""),
+                )
+            except exports.ReasonNeeded as exc:
+                error = str(exc)
+            else:
+                return redirect("reports:exports", campaign.public_id)
+        else:
+            error = "Choose what to export and as what kind of file."
     jobs = exports.exports_of(campaign)
     return render(
         request,
@@ -55,6 +67,7 @@ def exports_page(request, public_id):
             "jobs": [_status_context(job) for job in jobs],
             "error": error,
             "keep_hours": settings.RINGROUND_EXPORTS_KEEP_HOURS,
+            "needs_reason": campaign.has_opinion_questions(),
         },
         status=400 if error else 200,
     )

@@ -276,9 +276,33 @@ def full_path(job: Export) -> Path | None:
 # -- the job ------------------------------------------------------------------------------------
 
 
-def create_export(campaign, kind: str, file_format: str, *, by=None, request=None) -> Export:
+MIN_REASON = 10
+
+
+class ReasonNeeded(ValueError):
+    """An export of political opinions asked for without saying why."""
+
+
+def special_category_terms(campaign, reason: str) -> dict:
+    """What the audit trail records of an export: for a campaign whose survey reveals political
+    opinion (special-category data), the reason given, which is required (``ReasonNeeded``)."""
+    if not campaign.has_opinion_questions():
+        return {}
+    reason = " ".join((reason or "").split())[:500]
+    if len(reason) < MIN_REASON:
+        raise ReasonNeeded(
+            "These results include answers that reveal political opinion (special-category "
+            "data). Say why you need this export: it is recorded for the data-protection officer."
+        )
+    return {"special_category": True, "reason": reason}
+
+
+def create_export(
+    campaign, kind: str, file_format: str, *, by=None, request=None, reason: str = ""
+) -> Export:
     if kind not in EXPORTS or file_format not in Export.Format.values:
         raise ValueError(f"No such export: {kind} as {file_format}")
+    terms = special_category_terms(campaign, reason)
     job = Export.objects.create(
         campaign=campaign, kind=kind, file_format=file_format, created_by=by
     )
@@ -290,6 +314,7 @@ def create_export(campaign, kind: str, file_format: str, *, by=None, request=Non
         request=request,
         kind=kind,
         format=file_format,
+        **terms,
     )
     return job
 

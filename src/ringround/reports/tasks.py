@@ -14,10 +14,12 @@ def build_export(export_id: int) -> dict:
     return {"status": job.status, "rows": job.rows_written}
 
 
-def start_export(campaign, kind: str, file_format: str, *, by=None, request=None) -> Export:
-    """Ask for an export: recorded in the audit log, then written by the task worker (at
-    once, where tasks run immediately)."""
-    job = exports.create_export(campaign, kind, file_format, by=by, request=request)
+def start_export(
+    campaign, kind: str, file_format: str, *, by=None, request=None, reason: str = ""
+) -> Export:
+    """Ask for an export: recorded in the audit log (with its reason, for political
+    opinions), then written by the task worker (at once, where tasks run immediately)."""
+    job = exports.create_export(campaign, kind, file_format, by=by, request=request, reason=reason)
     build_export.enqueue(job.pk)
     job.refresh_from_db()
     return job

@@ -9,7 +9,7 @@ from ringround.calling import room
 from ringround.campaigns.models import Question
 from ringround.campaigns.permissions import campaign_for_organiser
 
-from . import services
+from . import exports, services
 
 ANSWERS_PER_PAGE = 25
 
@@ -71,7 +71,15 @@ def answers(request, public_id):
 @organiser_required
 def export_calls(request, public_id):
     campaign = campaign_for_organiser(request.user, public_id)
-    record_event(request.user, "export.calls", campaign, campaign=campaign, request=request)
+    try:
+        terms = exports.special_category_terms(campaign, request.GET.get("reason", ""))
+    except exports.ReasonNeeded as exc:
+        status = 400 if "reason" in request.GET else 200
+        context = {"campaign": campaign, "tab": "results", "problem": str(exc)}
+        return render(request, "reports/export_reason.html", context, status=status)
+    record_event(
+        request.user, "export.calls", campaign, campaign=campaign, request=request, **terms
+    )
     response = StreamingHttpResponse(
         services.export_rows(campaign), content_type="text/csv; charset=utf-8"
     )

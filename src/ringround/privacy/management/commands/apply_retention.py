@@ -40,6 +40,15 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Phone line: {forgotten} numbers and receipts past their days forgotten."
             )
+            destroyed = services.destroy_register_data()
+            self.stdout.write(
+                f"Electoral register: {destroyed} people past their source's destruction date "
+                "erased."
+            )
+            opinions = services.erase_opinions()
+            self.stdout.write(
+                f"Political opinions: answers of {opinions} calls past their retention erased."
+            )
         days = options["days"] if options["days"] is not None else services.retention_days()
         if days < 0:
             raise CommandError("--days must be 0 (off) or more.")
