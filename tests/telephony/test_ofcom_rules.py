@@ -210,3 +210,9 @@ def test_predictive_never_dials_numbers_the_law_forbids(fake):
         campaign, 5, now=T0, never_prefixes=services.never_predictive_prefixes()
     )
     assert [t.pk for t in taken] == [uk.pk]
+
+
+def test_the_dialer_stops_while_the_tps_screening_is_out_of_date(fake, tps_required):
+    campaign = predictive(fake, targets=0)
+    _due_target(campaign, "+442079460781")
+    assert rules.claim_for_dialer(campaign, 5, now=T0) == []

@@ -738,7 +738,11 @@ def claim_for_dialer(
     now = now or timezone.now()
     if count <= 0 or not campaign.is_active:
         return []
-    claimable = CallTarget.objects.claimable_now(campaign, now)
+    try:
+        policy = check_screening(campaign, now)
+    except ScreeningOutOfDate:
+        return []  # the organisers are told on the campaign's page; the dialer waits
+    claimable = CallTarget.objects.claimable_now(campaign, now, policy)
     if held_back is not None:
         claimable = claimable.exclude(phone__in=held_back)
     for prefix in never_prefixes:
