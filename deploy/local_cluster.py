@@ -216,10 +216,10 @@ class LocalCluster:
 
     def variables(self) -> dict:
         """What compose.yaml's ``${…}`` become here."""
-        static_root = Path(
-            os.environ.get("RINGROUND_CLUSTER_STATIC")
-            or Path(tempfile.gettempdir()) / "ringround-local-cluster-static"
-        )
+        # The cluster's own folder: a static folder shared between runs of different
+        # checkouts looked collected while its files were another version's, so both app
+        # servers collected at once and tripped over each other's files.
+        static_root = Path(os.environ.get("RINGROUND_CLUSTER_STATIC") or self.folder / "static")
         return {
             "PRIMARY_HOST": "127.0.0.1",
             "PRIMARY_PORT": str(self.ports["primary"]),

@@ -66,6 +66,9 @@ def main():
     from ringround.calling import targets as call_targets
     from ringround.campaigns import services as campaign_services
     from ringround.campaigns.models import Campaign, Membership
+    from ringround.compliance import services as compliance
+    from ringround.compliance.hours import legal_zone
+    from ringround.compliance.models import TeamPolicy
 
     started = time.monotonic()
     call_command("migrate", "--no-input", verbosity=0)
@@ -89,6 +92,20 @@ def main():
             max_attempts=3,
         )
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)
+        # The team's UK window open all day (the bench runs at any hour), and its list screened
+        # against the TPS today (a number none of its contacts has): claims of UK numbers need both.
+        midnight = dt.time(0, 0)
+        TeamPolicy.objects.update_or_create(
+            team=team,
+            defaults={
+                "uk_weekday_start": midnight,
+                "uk_weekday_end": midnight,
+                "uk_weekend_start": midnight,
+                "uk_weekend_end": midnight,
+            },
+        )
+        compliance.load_screening(team, b"0113 496 0999\n", kind="full")
+        uk_mobile = legal_zone("+447700000001", "Europe/London", "Holborn and St Pancras")
 
         with connection.cursor() as cursor:
             contacts = fill_missing(
@@ -126,6 +143,7 @@ def main():
                     "contact_id": "c.id",
                     "phone": "c.phone",
                     "time_zone": "c.time_zone",
+                    "legal_zone": f"'{uk_mobile}'",  # every bench number is a UK mobile
                     "state": "'ready'",
                     "priority": "(c.id %% 3)::int",
                     "attempts": "0",
