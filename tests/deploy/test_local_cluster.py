@@ -340,7 +340,7 @@ def test_a_promoted_standby_takes_over_with_no_acknowledged_call_lost(cluster):
     failed_over_at.append(time.monotonic())
     for thread in threads:
         thread.join(timeout=120)
-    assert not errors
+    assert not errors, (errors, cluster.tail("app1", 60), cluster.tail("app2", 60))
     acknowledged = [item for result in results for item in result]
     after = [item for item in acknowledged if item[2] > failed_over_at[0]]
     assert before > 0 and after, (before, len(after))

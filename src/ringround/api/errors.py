@@ -5,7 +5,7 @@ each endpoint only calls the rule and lets the refusal travel."""
 
 import logging
 
-from django.db import DataError, InterfaceError, OperationalError
+from django.db import DatabaseError, DataError, InterfaceError, InternalError, OperationalError
 from django.http import Http404, JsonResponse
 from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -15,6 +15,21 @@ from ringround.calling import rules
 logger = logging.getLogger("ringround.api")
 RETRY_AFTER_SECONDS = 3
 RATE_LIMIT_RETRY_SECONDS = 300
+# SQLSTATEs that mean "not now" rather than "not ever": a standby still read-only while it is
+# promoted, a transaction the broken connection left aborted, a server shutting down or
+# starting (class 57P), a connection lost (class 08).
+RETRY_LATER_STATES = ("25006", "25P02", "57P", "08")
+
+
+def database_unavailable(exc) -> bool:
+    """Whether the database could not take this request now (down, restarting, failing over):
+    the client should try again, with the same idempotency key."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if not isinstance(exc, DatabaseError):
+        return False
+    state = getattr(exc.__cause__, "sqlstate", None) or ""
+    return state.startswith(RETRY_LATER_STATES)
 
 
 class ErrorOut(Schema):
@@ -68,7 +83,7 @@ def refusal_response(exc: Exception) -> JsonResponse | None:
     if isinstance(exc, DataError):
         # Input that passed validation but that the database cannot hold (a NUL in a path).
         return respond(400, "invalid_request", "The request holds a value that cannot be stored.")
-    if isinstance(exc, OperationalError | InterfaceError):
+    if database_unavailable(exc):
         logger.warning("Database unavailable (%s): %s", type(exc).__name__, exc)
         return unavailable_response(lambda body, status: JsonResponse(body, status=status))
     return None
@@ -82,9 +97,20 @@ def install(api) -> None:
     """Register the handlers on ``api``."""
 
     def refusal(request, exc):
-        return refusal_response(exc)
+        response = refusal_response(exc)
+        if response is None:
+            raise exc  # a database error that is not "try again later": a real failure
+        return response
 
-    refusals = (ApiError, rules.CallingError, Http404, DataError, OperationalError, InterfaceError)
+    refusals = (
+        ApiError,
+        rules.CallingError,
+        Http404,
+        DataError,
+        OperationalError,
+        InterfaceError,
+        InternalError,
+    )
     for kind in refusals:
         api.add_exception_handler(kind, refusal)
 

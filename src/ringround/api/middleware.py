@@ -7,12 +7,11 @@ closes the broken connection at the end of the request and the next one reconnec
 import re
 
 import pydantic
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, JsonResponse
 
 from . import services
 from .calling import OutcomeIn, claim_response, outcome_response
-from .errors import logger, refusal_response, unavailable_response
+from .errors import database_unavailable, logger, refusal_response, unavailable_response
 
 
 class DatabaseUnavailableMiddleware:
@@ -23,7 +22,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exc):
-        if not isinstance(exc, OperationalError | InterfaceError):
+        if not database_unavailable(exc):
             return None
         logger.warning("Database unavailable (%s): %s", type(exc).__name__, exc)
         if request.path.startswith("/api/"):

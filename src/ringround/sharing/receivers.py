@@ -2,8 +2,6 @@
 badges it earned are given (``momentum.call_counted``). A failure here is logged, never
 raised into the volunteer's request (``robust``)."""
 
-from functools import partial
-
 from django.db import transaction
 
 from ringround import events
@@ -16,4 +14,9 @@ def connect() -> None:
 
 
 def call_recorded(sender, call, **kwargs):
-    transaction.on_commit(partial(momentum.call_counted, call), robust=True)
+    # A named function, not functools.partial: Django logs a robust callback's failure by its
+    # __qualname__, which a partial lacks, and that turned a failed badge into a 500.
+    def count_it():
+        momentum.call_counted(call)
+
+    transaction.on_commit(count_it, robust=True)

@@ -3,8 +3,6 @@ endpoint takes the event, a task is queued to build and send it. All the volunte
 pays is a cached look-up and, when someone listens, one queued task; a slow, failing or
 unreachable endpoint is met only in the worker."""
 
-from functools import partial
-
 from django.db import transaction
 
 from ringround import events
@@ -24,7 +22,13 @@ def connect() -> None:
 def announce(kind: str, team_id: int | None, ref: int) -> None:
     """Queue the event once the sender's work is committed (never if it rolls back). A failure
     here is logged, never raised into the request that did the work."""
-    transaction.on_commit(partial(_queue_if_wanted, kind, team_id, ref), robust=True)
+
+    # A named function, not functools.partial: Django logs a robust callback's failure by its
+    # __qualname__, which a partial lacks (the logging itself then raised).
+    def queue_it():
+        _queue_if_wanted(kind, team_id, ref)
+
+    transaction.on_commit(queue_it, robust=True)
 
 
 def _queue_if_wanted(kind, team_id, ref) -> None:
