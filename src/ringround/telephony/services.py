@@ -20,7 +20,6 @@ import logging
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape, quoteattr
 
 import phonenumbers
 from django.conf import settings
@@ -36,7 +35,7 @@ from ringround.calling.targets import suppress_number
 from ringround.contacts.models import Contact, Suppression
 from ringround.contacts.phones import InvalidPhone, display, normalise
 
-from . import pacing, providers
+from . import pacing, providers, twiml
 from .models import (
     ENDED_STATUSES,
     AnsweredBy,
@@ -251,21 +250,17 @@ def forget_old_receipts(now=None) -> int:
 # --- TwiML ------------------------------------------------------------------------------------
 
 
-def _say(text: str) -> str:
-    return f'<Say language="en-GB">{escape(text)}</Say>'
-
-
-def _room(seat: Seat, *, starts: bool, ends: bool) -> str:
-    flags = (
-        f'startConferenceOnEnter="{str(starts).lower()}" endConferenceOnExit="{str(ends).lower()}"'
+def _room(seat: Seat, *, starts: bool, ends: bool):
+    """Into the volunteer's own room (``starts``: the room opens when this leg enters)."""
+    return twiml.dial(
+        twiml.conference(
+            seat.room,
+            start_conference_on_enter=starts,
+            end_conference_on_exit=ends,
+            beep=False,
+            wait_url="",
+        )
     )
-    return (
-        f'<Dial><Conference {flags} beep="false" waitUrl="">{escape(seat.room)}</Conference></Dial>'
-    )
-
-
-def twiml(*verbs: str) -> str:
-    return '<?xml version="1.0" encoding="UTF-8"?><Response>' + "".join(verbs) + "</Response>"
 
 
 def spoken_number(e164: str) -> str:
@@ -374,8 +369,8 @@ def seat_answered(seat: Seat, now=None) -> str:
     Seat.objects.filter(pk=seat.pk).exclude(state=SeatState.ENDED).update(
         state=SeatState.READY, answered_at=now, free_since=now
     )
-    return twiml(
-        _say("You are on the line."),
+    return twiml.response(
+        twiml.say("You are on the line."),
         _room(seat, starts=True, ends=True),
     )
 
@@ -462,7 +457,7 @@ def leg_answered(leg: Leg, answered_by: str, now=None) -> str:
             leg.status = LegStatus.IN_PROGRESS
         if machine and leg.mode != DialingMode.PREVIEW:
             leg.save()
-            return twiml("<Hangup/>")
+            return twiml.response(twiml.hangup())
         seat = _seat_for(leg)
         if seat is not None and leg.seat_id is None:
             # Predictive: the person becomes the free volunteer's, or nobody's (abandoned).
@@ -471,11 +466,11 @@ def leg_answered(leg: Leg, answered_by: str, now=None) -> str:
         if seat is None:
             leg.abandoned, leg.message_at = True, now
             leg.save()
-            return twiml(_say(abandoned_message(line)), "<Hangup/>")
+            return twiml.response(twiml.say(abandoned_message(line)), twiml.hangup())
         leg.seat = seat
         leg.save()
         Seat.objects.filter(pk=seat.pk).update(free_since=None)
-    return twiml(_room(seat, starts=False, ends=False))
+    return twiml.response(_room(seat, starts=False, ends=False))
 
 
 def _seat_for(leg: Leg) -> Seat | None:
@@ -714,12 +709,16 @@ def inbound_answered(line: Line, params, *, base: str, now=None) -> tuple[Inboun
         "If you never want us to call you again, press 1. To speak to a volunteer, press 2. "
         "Or stay on the line to leave a message after the tone."
     )
-    gather_url = quoteattr(_url(base, "inbound_key", call.public_id))
-    record_url = quoteattr(_url(base, "inbound_message", call.public_id))
-    return call, twiml(
-        f'<Gather numDigits="1" timeout="6" action={gather_url}>{_say(menu)}</Gather>',
-        _say("Please leave your message after the tone."),
-        f'<Record maxLength="120" action={record_url}/>',
+    record_url = _url(base, "inbound_message", call.public_id)
+    return call, twiml.response(
+        twiml.gather(
+            twiml.say(menu),
+            num_digits=1,
+            timeout=6,
+            action=_url(base, "inbound_key", call.public_id),
+        ),
+        twiml.say("Please leave your message after the tone."),
+        twiml.record(max_length=120, action=record_url),
     )
 
 
@@ -735,7 +734,9 @@ def inbound_key(call: InboundCall, digits: str, *, base: str, now=None) -> str:
             )
             record_event(None, "telephony.opted_out_by_phone", call, team=line.team.public_id)
         InboundCall.objects.filter(pk=call.pk).update(outcome=InboundCall.Outcome.OPTED_OUT)
-        return twiml(_say("Thank you. We will not call this number again. Goodbye."), "<Hangup/>")
+        return twiml.response(
+            twiml.say("Thank you. We will not call this number again. Goodbye."), twiml.hangup()
+        )
     if digits == "2":
         with transaction.atomic():
             seat = (
@@ -749,15 +750,16 @@ def inbound_key(call: InboundCall, digits: str, *, base: str, now=None) -> str:
                 InboundCall.objects.filter(pk=call.pk).update(
                     outcome=InboundCall.Outcome.PUT_THROUGH
                 )
-                return twiml(
-                    _say("Putting you through to a volunteer."),
+                return twiml.response(
+                    twiml.say("Putting you through to a volunteer."),
                     _room(seat, starts=False, ends=False),
                 )
         InboundCall.objects.filter(pk=call.pk).update(outcome=InboundCall.Outcome.NOBODY_FREE)
-    record_url = quoteattr(_url(base, "inbound_message", call.public_id))
-    return twiml(
-        _say("Nobody is free to take your call just now. Please leave a message after the tone."),
-        f'<Record maxLength="120" action={record_url}/>',
+    return twiml.response(
+        twiml.say(
+            "Nobody is free to take your call just now. Please leave a message after the tone."
+        ),
+        twiml.record(max_length=120, action=_url(base, "inbound_message", call.public_id)),
     )
 
 
@@ -768,7 +770,7 @@ def inbound_message(call: InboundCall, params) -> str:
         recording_url=params.get("RecordingUrl", "")[:500],
         recording_seconds=int(seconds) if seconds.isdigit() else None,
     )
-    return twiml(_say("Thank you. Goodbye."), "<Hangup/>")
+    return twiml.response(twiml.say("Thank you. Goodbye."), twiml.hangup())
 
 
 def callbacks_for(team, limit: int = 50):
