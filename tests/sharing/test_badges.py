@@ -153,3 +153,61 @@ def test_ten_recruits_first_calls_at_once_give_each_one_badge_and_their_recruite
         assert kinds(campaign, recruit) == {Kind.FIRST_CALL, Kind.FIRST_CONVERSATION}
     assert kinds(campaign, vera) == {Kind.RECRUIT_CALLED}
     assert Badge.objects.filter(campaign=campaign).count() == 21
+
+
+@pytest.mark.postgres_only
+def test_the_one_statement_and_the_step_by_step_count_give_the_same_badges_and_time(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """PostgreSQL counts each call in one statement; SQLite step by step. The same calls,
+    counted each way in a campaign of its own, leave the same rows."""
+    results = {}
+    for path in ("_count_in_one_statement", "_count_step_by_step"):
+        chosen = getattr(momentum, path)
+        monkeypatch.setattr(momentum, "_count_in_one_statement", chosen)
+        campaign, _ = published_campaign(targets=16)
+        vera, rosa = make_volunteer(campaign), make_volunteer(campaign)
+        services.record_referral(campaign, rosa, services.link_for(campaign, vera).code)
+        for n in range(14):
+            who = rosa if n % 4 == 1 else vera
+            call(
+                campaign,
+                who,
+                "answered" if n in (5, 8) else "no_answer",
+                now=NOW + dt.timedelta(minutes=60 * n),
+                minutes=15,
+                capture=django_capture_on_commit_callbacks,
+            )
+        rows = sorted(
+            (b.volunteer_id == rosa.pk, b.kind, b.awarded_at)
+            for b in Badge.objects.filter(campaign=campaign)
+        )
+        seconds = sorted(
+            (t.volunteer_id == rosa.pk, t.seconds)
+            for t in CallTime.objects.filter(campaign=campaign)
+        )
+        results[path] = (rows, seconds)
+    assert results["_count_in_one_statement"] == results["_count_step_by_step"]
+    rows, seconds = results["_count_step_by_step"]
+    assert (True, Kind.FIRST_CALL, NOW + dt.timedelta(minutes=60)) in rows
+    assert (False, Kind.RECRUIT_CALLED, NOW + dt.timedelta(minutes=60)) in rows
+    assert {kind for rosa_s, kind, _ in rows if not rosa_s} == {
+        Kind.FIRST_CALL,
+        Kind.FIRST_CONVERSATION,
+        Kind.CALLS_10,
+        Kind.HOUR,
+        Kind.RECRUIT_CALLED,
+    }
+    assert seconds == [(False, 10 * 15 * 60), (True, 4 * 15 * 60)]
+
+
+def test_the_count_returns_the_badges_it_gave_in_milestone_order(
+    django_capture_on_commit_callbacks,
+):
+    campaign, _ = published_campaign(targets=2)
+    vera = make_volunteer(campaign)
+    lease = rules.claim_next(campaign, vera, now=NOW - dt.timedelta(minutes=70))
+    with django_capture_on_commit_callbacks(execute=False):
+        stored = record(campaign, vera, lease, "answered", now=NOW)
+    assert momentum.call_counted(stored) == [Kind.FIRST_CALL, Kind.FIRST_CONVERSATION, Kind.HOUR]
+    assert momentum.call_counted(stored) == []

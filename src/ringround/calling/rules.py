@@ -255,7 +255,7 @@ def check_screening(campaign: Campaign, now: dt.datetime) -> TeamPolicy:
     """The team's compliance settings, if its campaign may hand out contacts: a campaign that
     calls UK numbers stops while the team's TPS/CTPS screening is over 28 days old, and the
     volunteer is told why (the organisers see the date on the campaign's page)."""
-    policy = TeamPolicy.for_team(campaign.team_id)
+    policy = TeamPolicy.of_campaign(campaign)
     if screening_problem(policy, campaign.legal_zones, now):
         raise ScreeningOutOfDate(
             f"{campaign.name} has paused its calls to UK numbers: the team's check against "
@@ -538,7 +538,7 @@ def record_outcome(
     except IntegrityError:
         call = None
     if call is not None and outcome.is_conversation:
-        days = TeamPolicy.for_team(campaign.team_id).frequency_days
+        days = TeamPolicy.of_campaign(campaign).frequency_days
         if days:
             targets.hold_after_conversation(call.target_id, call.ended_at + dt.timedelta(days=days))
     if call is None:

@@ -5,6 +5,7 @@ A campaign someone may not see answers 404, so its existence is not given away."
 from django.http import Http404
 
 from ringround import rawsql
+from ringround.compliance.models import TeamPolicy
 
 from .models import Campaign, Membership, OutcomeCode, Question
 
@@ -12,14 +13,17 @@ _MEMBERSHIP = rawsql.Columns(Membership, "m")
 _CAMPAIGN = rawsql.Columns(Campaign, "c")
 _OUTCOME = rawsql.Columns(OutcomeCode, "o")
 _QUESTION = rawsql.Columns(Question, "q")
+_POLICY = rawsql.Columns(TeamPolicy, "p")
 _MEMBER_OF = f"""
-      FROM "{Membership._meta.db_table}" m JOIN "{Campaign._meta.db_table}" c ON c.id = m.campaign_id"""
+      FROM "{Membership._meta.db_table}" m JOIN "{Campaign._meta.db_table}" c ON c.id = m.campaign_id
+      LEFT JOIN "{TeamPolicy._meta.db_table}" p ON p.team_id = c.team_id"""
 # Every calling request starts here, so it is one hand-written query (see rawsql.py).
 _VOLUNTEER_CAMPAIGN = f"""
-    SELECT {_MEMBERSHIP.sql}, {_CAMPAIGN.sql} {_MEMBER_OF}
+    SELECT {_MEMBERSHIP.sql}, {_CAMPAIGN.sql}, {_POLICY.sql} {_MEMBER_OF}
      WHERE m.user_id = %s AND c.public_id = %s"""
 _VOLUNTEER_CAMPAIGN_AND_OUTCOME = f"""
-    SELECT {_MEMBERSHIP.sql}, {_CAMPAIGN.sql}, {_OUTCOME.sql}, {_QUESTION.sql} {_MEMBER_OF}
+    SELECT {_MEMBERSHIP.sql}, {_CAMPAIGN.sql}, {_POLICY.sql}, {_OUTCOME.sql}, {_QUESTION.sql}
+      {_MEMBER_OF}
       LEFT JOIN "{OutcomeCode._meta.db_table}" o ON o.campaign_id = c.id AND o.code = %s
       LEFT JOIN "{Question._meta.db_table}" q
         ON q.campaign_id = c.id AND o.follow_up = '{OutcomeCode.FollowUp.SURVEY.value}'
@@ -36,8 +40,8 @@ def campaign_for_organiser(user, public_id: str) -> Campaign:
 
 def campaign_for_volunteer(user, public_id: str) -> tuple[Campaign, Membership]:
     """The campaign and the volunteer's membership of it (active or suspended)."""
-    [(membership, campaign)] = _volunteer_rows(
-        user, _VOLUNTEER_CAMPAIGN, [user.pk, public_id], _MEMBERSHIP, _CAMPAIGN
+    [(membership, campaign, _)] = _volunteer_rows(
+        user, _VOLUNTEER_CAMPAIGN, [user.pk, public_id], _MEMBERSHIP, _CAMPAIGN, _POLICY
     )
     return campaign, membership
 
@@ -52,20 +56,22 @@ def campaign_and_outcome_for_volunteer(
         user,
         _VOLUNTEER_CAMPAIGN_AND_OUTCOME,
         [outcome_code, user.pk, public_id],
-        *(_MEMBERSHIP, _CAMPAIGN, _OUTCOME, _QUESTION),
-        repeated=3,
+        *(_MEMBERSHIP, _CAMPAIGN, _POLICY, _OUTCOME, _QUESTION),
+        repeated=4,
     )
-    membership, campaign, outcome, _ = rows[0]
-    return campaign, membership, outcome, [row[3] for row in rows if row[3] is not None]
+    membership, campaign, _, outcome, _ = rows[0]
+    return campaign, membership, outcome, [row[4] for row in rows if row[4] is not None]
 
 
 def _volunteer_rows(user, sql, params, *columns, repeated=0) -> list[tuple]:
-    """The query's rows, membership and campaign first; 404 if the user is not a member."""
+    """The query's rows, membership, campaign and the team's compliance settings first (those
+    remembered as the campaign's: ``TeamPolicy.of_campaign``); 404 if the user is not a member."""
     if not user.is_authenticated:
         raise Http404("No such campaign")
     rows = rawsql.fetch(sql, params, *columns, repeated=repeated)
     if not rows:
         raise Http404("No such campaign")
-    membership, campaign = rows[0][:2]
+    membership, campaign, policy = rows[0][:3]
     membership.campaign = campaign
+    (policy or TeamPolicy(team_id=campaign.team_id)).read_with(campaign)
     return rows

@@ -33,6 +33,9 @@ class Article9Condition(models.TextChoices):
     CONSENT = "9_2_a", "Art. 9(2)(a): explicit consent"
 
 
+READ_WITH_CAMPAIGN = "_team_policy_read_with_it"
+
+
 class TeamPolicy(models.Model):
     """A team's compliance settings; a team without a row has the defaults (``for_team``)."""
 
@@ -71,6 +74,18 @@ class TeamPolicy(models.Model):
     def for_team(cls, team_id: int) -> "TeamPolicy":
         """The team's settings, or the defaults (not saved) if it has none yet."""
         return cls.objects.filter(team_id=team_id).first() or cls(team_id=team_id)
+
+    @classmethod
+    def of_campaign(cls, campaign) -> "TeamPolicy":
+        """``for_team`` of the campaign's team, unless the campaign was read together with its
+        team's settings (``campaigns.permissions``: the calling loop's first query of each
+        request, which saves the loop a round trip per claim and per conversation)."""
+        known = campaign.__dict__.get(READ_WITH_CAMPAIGN)
+        return known if known is not None else cls.for_team(campaign.team_id)
+
+    def read_with(self, campaign) -> None:
+        """Remember these settings as the campaign's for this request (see ``of_campaign``)."""
+        campaign.__dict__[READ_WITH_CAMPAIGN] = self
 
     def screening_expires_at(self) -> dt.datetime | None:
         if self.last_screened_at is None:

@@ -3,6 +3,7 @@ counter. Everything here reads the running counts (``calling.tallies``' Voluntee
 CallTally, and our own CallTime), never the calls, except ``recount`` which tests hold equal."""
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo
 
 from django.core.cache import cache
@@ -10,6 +11,7 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from ringround import rawsql
 from ringround.accounts.models import User
 from ringround.calling.models import Call, CallTally, VolunteerTally
 from ringround.campaigns.models import Campaign, Membership
@@ -44,7 +46,7 @@ def call_seconds(call) -> int:
 
 _ADD_TIME = (
     f'INSERT INTO "{CallTime._meta.db_table}" (campaign_id, volunteer_id, seconds)'
-    " VALUES (%s, %s, %s) ON CONFLICT (campaign_id, volunteer_id)"
+    " VALUES (%(campaign)s, %(volunteer)s, %(seconds)s) ON CONFLICT (campaign_id, volunteer_id)"
     f' DO UPDATE SET seconds = "{CallTime._meta.db_table}".seconds + excluded.seconds'
 )
 _AWARD = (
@@ -66,15 +68,34 @@ def award(campaign_id: int, volunteer_id: int, kind: str, at: dt.datetime) -> bo
 
 def call_counted(call) -> list[str]:
     """After a call is stored (and its tallies with it): add its time, and give the
-    badges it earned, the moment it earned them. The badges the call gave, by kind."""
+    badges it earned, the moment it earned them. The badges the call gave, by kind.
+
+    On PostgreSQL one statement (``_count_in_one_statement``), since it follows every call;
+    elsewhere the same rules step by step (``_count_step_by_step``). ``tests/sharing``
+    runs both and compares them."""
     count_in_counter(call)
     if call.volunteer_id is None:
         return []
+    if connection.vendor == "postgresql":
+        return _count_in_one_statement(call)
+    return _count_step_by_step(call)
+
+
+def earned_badges(calls: int, conversations: int, seconds: int) -> list[str]:
+    """The badges of these running counts (those given already are ignored on insert)."""
+    earned = [kind for n, kind in CALL_MILESTONES if calls >= n]
+    if conversations >= 1:
+        earned.append(Kind.FIRST_CONVERSATION)
+    if seconds >= HOUR:
+        earned.append(Kind.HOUR)
+    return earned
+
+
+def _count_step_by_step(call) -> list[str]:
     campaign_id, volunteer_id, at = call.campaign_id, call.volunteer_id, call.ended_at
-    given = []
     with transaction.atomic():
         with connection.cursor() as cursor:
-            cursor.execute(_ADD_TIME, [campaign_id, volunteer_id, call_seconds(call)])
+            cursor.execute(_ADD_TIME, _time_params(call))
         tally = VolunteerTally.objects.filter(
             campaign_id=campaign_id, volunteer_id=volunteer_id
         ).first()
@@ -84,12 +105,9 @@ def call_counted(call) -> list[str]:
             .first()
             or 0
         )
-        calls = tally.calls if tally else 0
-        earned = [kind for n, kind in CALL_MILESTONES if calls >= n]
-        if tally and tally.conversations >= 1:
-            earned.append(Kind.FIRST_CONVERSATION)
-        if seconds >= HOUR:
-            earned.append(Kind.HOUR)
+        earned = earned_badges(
+            tally.calls if tally else 0, tally.conversations if tally else 0, seconds
+        )
         given = [kind for kind in earned if award(campaign_id, volunteer_id, kind, at)]
         if Kind.FIRST_CALL in given:
             referral = Referral.objects.filter(
@@ -98,6 +116,58 @@ def call_counted(call) -> list[str]:
             if referral is not None:
                 award(campaign_id, referral.referrer_id, Kind.RECRUIT_CALLED, at)
     return given
+
+
+def _time_params(call) -> dict:
+    return {
+        "campaign": call.campaign_id,
+        "volunteer": call.volunteer_id,
+        "seconds": call_seconds(call),
+        "at": call.ended_at,
+    }
+
+
+@functools.cache
+def _count_sql() -> str:
+    """``_count_step_by_step`` as one statement, built from the same milestones and tables."""
+    milestones = ", ".join(f"({n}, '{kind.value}')" for n, kind in CALL_MILESTONES)
+    insert_badge = (
+        f'INSERT INTO "{Badge._meta.db_table}" (campaign_id, volunteer_id, kind, awarded_at)'
+    )
+    on_conflict = "ON CONFLICT (campaign_id, volunteer_id, kind) DO NOTHING"
+    return f"""
+WITH added AS (
+    {_ADD_TIME} RETURNING seconds
+), tally AS (
+    SELECT calls, conversations FROM "{VolunteerTally._meta.db_table}"
+     WHERE campaign_id = %(campaign)s AND volunteer_id = %(volunteer)s
+), earned AS (
+    SELECT m.kind FROM (VALUES {milestones}) AS m (n, kind), tally WHERE tally.calls >= m.n
+    UNION ALL
+    SELECT '{Kind.FIRST_CONVERSATION.value}' FROM tally WHERE tally.conversations >= 1
+    UNION ALL
+    SELECT '{Kind.HOUR.value}' FROM added WHERE added.seconds >= {HOUR}
+), given AS (
+    {insert_badge}
+    SELECT %(campaign)s, %(volunteer)s, earned.kind, %(at)s FROM earned
+    {on_conflict} RETURNING kind
+), recruiter AS (
+    {insert_badge}
+    SELECT %(campaign)s, r.referrer_id, '{Kind.RECRUIT_CALLED.value}', %(at)s
+      FROM "{Referral._meta.db_table}" r
+     WHERE r.campaign_id = %(campaign)s AND r.recruit_id = %(volunteer)s
+       AND EXISTS (SELECT 1 FROM given WHERE kind = '{Kind.FIRST_CALL.value}')
+    {on_conflict}
+)
+SELECT kind FROM given"""
+
+
+def _count_in_one_statement(call) -> list[str]:
+    with rawsql.cursor() as cursor:
+        cursor.execute(_count_sql(), _time_params(call))
+        given = {kind for (kind,) in cursor.fetchall()}
+    order = [kind for _, kind in CALL_MILESTONES] + [Kind.FIRST_CONVERSATION, Kind.HOUR]
+    return [kind for kind in order if kind in given]
 
 
 def badges_of(campaign: Campaign, volunteer) -> list[dict]:
