@@ -6,12 +6,13 @@ Every other app asks here: campaigns and imports add contacts, the suppression l
 privacy rights stop targets, imports move a target to a contact's new number.
 """
 
+import functools
 from collections.abc import Iterable
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Exists, OuterRef, Subquery
 
-from ringround import events
+from ringround import events, rawsql
 from ringround.audit.services import record_event
 from ringround.campaigns.models import Campaign
 from ringround.campaigns.services import matching_contacts, set_time_zones
@@ -276,15 +277,32 @@ def stop_screened(team) -> int:
 def hold_after_conversation(target_id: int, until) -> int:
     """Someone was spoken to: their targets in the team's other campaigns are not due before
     ``until`` (the team's frequency limit). Claims check the limit anyway; this keeps those
-    targets behind the due ones in the claim's walk."""
-    contact = CallTarget.objects.filter(pk=target_id).values("contact_id")[:1]
-    return (
+    targets behind the due ones in the claim's walk. It follows every conversation, so the
+    statement is compiled once (``rawsql``) from this QuerySet."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    with rawsql.cursor(connection) as cursor:
+        cursor.execute(
+            _hold_sql(),
+            {"target": target_id, "until": connection.ops.adapt_datetimefield_value(until)},
+        )
+        return cursor.rowcount
+
+
+@functools.cache
+def _hold_sql() -> str:
+    until = rawsql.Param("until")
+    contact = CallTarget.objects.filter(pk=rawsql.Param("target")).values("contact_id")[:1]
+    others = (
         CallTarget.objects.filter(
             contact_id=Subquery(contact), state__in=CallTarget.CLAIMABLE_STATES
         )
-        .exclude(pk=target_id)
+        .exclude(pk=rawsql.Param("target"))
         .filter(next_call_at__lt=until)
-        .update(next_call_at=until)
+    )
+    return (
+        f'UPDATE "{CallTarget._meta.db_table}"'
+        f" SET {rawsql.assignments(CallTarget, {'next_call_at': until})}"
+        f" WHERE {rawsql.condition(others)}"
     )
 
 

@@ -14,6 +14,7 @@ record (``record_24h``), which the pacing backs off from before the 3 % cap.
 """
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import logging
@@ -28,6 +29,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from ringround import rawsql
 from ringround.audit.services import record_event
 from ringround.calling import rules
 from ringround.calling.services import note_talk_time
@@ -89,10 +91,21 @@ def connected_line(campaign) -> Line | None:
 
 
 def hides_numbers(campaign) -> bool:
-    """Whether the campaign's calls go through a provider line (one query: the claim's path)."""
-    return Dialing.objects.filter(
-        campaign=campaign, connected=True, campaign__team__line__provider=Provider.BRIDGE
-    ).exists()
+    """Whether the campaign's calls go through a provider line. Every claim asks, so the
+    query is compiled once and prepared (``rawsql``) rather than built by the ORM each time."""
+    with rawsql.cursor() as cursor:
+        cursor.execute(_hides_numbers_sql(), {"campaign": campaign.pk})
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def _hides_numbers_sql() -> str:
+    bridged = Dialing.objects.filter(
+        campaign=rawsql.Param("campaign"),
+        connected=True,
+        campaign__team__line__provider=Provider.BRIDGE,
+    )
+    return rawsql.select(bridged.values("pk")[:1])
 
 
 def dials_for_volunteers(campaign) -> bool:
