@@ -12,7 +12,13 @@ from ringround.audit.models import AuditEvent
 from ringround.calling import rules
 from ringround.calling.models import CallTarget
 from ringround.campaigns.models import Campaign
-from tests.factories import claim_and_record, make_campaign, make_volunteer, organiser_of
+from tests.factories import (
+    claim_and_record,
+    make_campaign,
+    make_volunteer,
+    organiser_of,
+    uk_hours_all_day,
+)
 from tests.threads import BARRIER_TIMEOUT, run_threads
 
 pytestmark = pytest.mark.django_db
@@ -46,6 +52,7 @@ def test_the_volunteer_is_told_why_on_the_page(client):
     campaign = make_campaign(targets=3, contacts_per_hour=1, calling_start=dt.time(0, 0))
     campaign.calling_end = dt.time(0, 0)
     campaign.save()
+    uk_hours_all_day(campaign.team)  # the page claims at the real time of day
     first, second = make_volunteer(campaign), make_volunteer(campaign)
     rules.claim_next(campaign, first)
     client.force_login(second)
