@@ -23,6 +23,9 @@ from ringround.contacts.models import Contact
 # Calling hours that take calls at any moment (the end is exclusive), so a test that claims
 # at the real time of day passes at any hour.
 ALL_DAY = {"calling_start": dt.time(0, 0), "calling_end": dt.time(23, 59, 59, 999999)}
+# The campaign's own hours and its team's UK legal window both all day: for tests that claim at
+# the real time of day (pages, the browser). ALL_DAY alone keeps the team's UK window.
+AT_ANY_HOUR = {**ALL_DAY, "uk_hours_all_day": True}
 
 _drama_numbers = itertools.count()
 _keys = itertools.count(1)
@@ -118,6 +121,7 @@ def make_campaign(organiser=None, *, active=True, targets=0, **fields) -> Campai
     organiser's team (default: a new organiser in ``the_team()``)."""
     organiser = organiser or make_organiser()
     fields.setdefault("team", organiser.team_memberships.order_by("pk").first().team)
+    any_hour = fields.pop("uk_hours_all_day", False)
     campaign = campaign_services.create_campaign(
         organiser, name=fields.pop("name", "Members' ballot"), **fields
     )
@@ -127,6 +131,8 @@ def make_campaign(organiser=None, *, active=True, targets=0, **fields) -> Campai
     if targets:
         contacts = ContactFactory.create_batch(targets, team=campaign.team)
         call_targets.add_contacts(campaign, Contact.objects.filter(pk__in=[c.pk for c in contacts]))
+    if any_hour:
+        uk_hours_all_day(campaign.team)
     return campaign
 
 

@@ -15,7 +15,7 @@ def _app(response):
     return whole_bodies(django_app)
 
 
-def test_an_ordinary_response_is_one_piece_and_closed():
+def test_an_ordinary_response_is_one_piece_and_closed(db):
     finished = []
 
     def note(**kwargs):

@@ -9,7 +9,13 @@ import pytest
 from playwright.sync_api import expect
 
 from ringround.imports.workers import beat
-from tests.factories import ALL_DAY, claim_and_record, make_campaign, make_organiser, make_volunteer
+from tests.factories import (
+    AT_ANY_HOUR,
+    claim_and_record,
+    make_campaign,
+    make_organiser,
+    make_volunteer,
+)
 from tests.queue import run_the_queue
 
 pytestmark = pytest.mark.browser
@@ -34,7 +40,7 @@ def test_organiser_requests_an_export_sees_it_finish_and_downloads_it(
 ):
     page = laptop_page if size == "laptop" else phone_page
     organiser = make_organiser(email="olu@example.org", name="Olu Organiser")
-    campaign = make_campaign(organiser, targets=6, **ALL_DAY)
+    campaign = make_campaign(organiser, targets=6, **AT_ANY_HOUR)
     volunteer = make_volunteer(campaign, name="Vik Volunteer")
     start = dt.datetime(2027, 5, 4, 9, 0, tzinfo=dt.UTC)
     for n, code in enumerate(["answered", "no_answer", "busy", "refused"]):

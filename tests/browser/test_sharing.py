@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from ringround.sharing import services
 from ringround.sharing.models import Share, TrackedLink
-from tests.factories import ALL_DAY, confirm_link, make_campaign, make_organiser, make_volunteer
+from tests.factories import AT_ANY_HOUR, confirm_link, make_campaign, make_organiser, make_volunteer
 from tests.sharing.helpers import png_upload
 
 pytestmark = pytest.mark.browser
@@ -25,7 +25,7 @@ def log_in(page, url, email):
 
 def a_campaign_with_a_page_and_a_kit():
     organiser = make_organiser(email="olu@example.org", name="Olu Organiser")
-    campaign = make_campaign(organiser, name="Leadership ballot", targets=3, **ALL_DAY)
+    campaign = make_campaign(organiser, name="Leadership ballot", targets=3, **AT_ANY_HOUR)
     services.save_page(
         campaign,
         by=organiser,

@@ -13,7 +13,7 @@ from ringround.campaigns.models import Question
 from ringround.contacts.models import Contact
 from ringround.contacts.phones import display
 from tests.factories import (
-    ALL_DAY,
+    AT_ANY_HOUR,
     ContactFactory,
     confirm_link,
     make_campaign,
@@ -39,7 +39,7 @@ def campaign(db):
         name="Members' ballot",
         brief=BRIEF,
         script="Hello {{ first_name }}, I'm calling from the Ringround campaign.",
-        **ALL_DAY,  # so the test works at any hour
+        **AT_ANY_HOUR,  # so the test works at any hour
     )
     campaign_services.add_question(
         campaign,

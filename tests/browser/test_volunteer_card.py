@@ -19,7 +19,7 @@ from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Question
 from ringround.contacts.models import Contact
-from tests.factories import ALL_DAY, ContactFactory, make_campaign, make_volunteer
+from tests.factories import AT_ANY_HOUR, ContactFactory, make_campaign, make_volunteer
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ SCRIPT = (
 
 @pytest.fixture
 def campaign(db):
-    campaign = make_campaign(name="Members' ballot", script=SCRIPT, **ALL_DAY)
+    campaign = make_campaign(name="Members' ballot", script=SCRIPT, **AT_ANY_HOUR)
     campaign_services.add_question(
         campaign,
         text="If the ballot were tomorrow, who would you vote for?",

@@ -12,14 +12,14 @@ from django.utils import timezone
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Question
-from tests.factories import ALL_DAY, make_campaign, make_volunteer
+from tests.factories import AT_ANY_HOUR, make_campaign, make_volunteer
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def campaign():
-    campaign = make_campaign(targets=3, **ALL_DAY)
+    campaign = make_campaign(targets=3, **AT_ANY_HOUR)
     campaign_services.add_question(
         campaign, text="Can we count on your vote?", kind=Question.Kind.YES_NO, required=True
     )

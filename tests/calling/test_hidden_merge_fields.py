@@ -8,7 +8,7 @@ from django.urls import reverse
 from ringround.calling import rules
 from ringround.calling import services as calling_services
 from ringround.contacts.models import Contact
-from tests.factories import ALL_DAY, make_campaign, make_organiser, make_volunteer
+from tests.factories import AT_ANY_HOUR, make_campaign, make_organiser, make_volunteer
 
 pytestmark = pytest.mark.django_db
 SCRIPT = "Hi {{ first_name }} ({{ full_name }}), is {{ email }} or {{ phone }} right? {{ ward }}"
@@ -21,7 +21,7 @@ def campaign_hiding_email_and_phone(**fields):
         targets=1,
         script=SCRIPT,
         visible_fields=["first_name", "area"],
-        **ALL_DAY,
+        **AT_ANY_HOUR,
         **fields,
     )
     Contact.objects.update(

@@ -7,14 +7,14 @@ from ringround.audit.models import AuditEvent
 from ringround.calling.models import Call, CallTarget
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Membership
-from tests.factories import ALL_DAY, UserFactory, make_campaign, sign_up_by_invite
+from tests.factories import AT_ANY_HOUR, UserFactory, make_campaign, sign_up_by_invite
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def campaign():
-    campaign = make_campaign(targets=3, **ALL_DAY)
+    campaign = make_campaign(targets=3, **AT_ANY_HOUR)
     campaign_services.add_question(campaign, text="Will you vote?", kind="yes_no", required=True)
     return campaign
 

@@ -16,7 +16,7 @@ from ringround.contacts.models import Contact, Suppression
 from ringround.imports import services as import_services
 from ringround.privacy import services as privacy
 from tests.factories import (
-    ALL_DAY,
+    AT_ANY_HOUR,
     ContactFactory,
     claim_and_record,
     make_campaign,
@@ -41,7 +41,7 @@ def test_a_campaign_targeting_another_teams_tag_gets_nobody(client):
     tagged(the_team(), 5)
     attacker = make_organiser(make_team("Rival group"))
     campaign = make_campaign(
-        attacker, targets=0, target_tags="members", claims_per_hour=1_000_000, **ALL_DAY
+        attacker, targets=0, target_tags="members", claims_per_hour=1_000_000, **AT_ANY_HOUR
     )
     assert call_targets.add_contacts(campaign) == 0
     volunteer = make_volunteer(campaign)
@@ -140,9 +140,9 @@ def test_adding_an_imports_contacts_to_another_teams_campaign_is_refused(client,
 
 def two_teams_calling_one_number():
     """Two teams' campaigns each with the same person (a contact of each team)."""
-    ours = make_campaign(targets=0, name="Spring phone bank", **ALL_DAY)
-    theirs = make_campaign(make_organiser(make_team("Union branch")), targets=0, **ALL_DAY)
-    also_ours = make_campaign(organiser_of_team(ours), targets=0, name="Second", **ALL_DAY)
+    ours = make_campaign(targets=0, name="Spring phone bank", **AT_ANY_HOUR)
+    theirs = make_campaign(make_organiser(make_team("Union branch")), targets=0, **AT_ANY_HOUR)
+    also_ours = make_campaign(organiser_of_team(ours), targets=0, name="Second", **AT_ANY_HOUR)
     phone = "+442079460555"
     for campaign in (ours, theirs, also_ours):
         contact = Contact.objects.filter(team=campaign.team, phone=phone).first()

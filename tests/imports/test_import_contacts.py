@@ -15,7 +15,7 @@ from ringround.imports import jobs, services
 from ringround.imports.contacts import ContactImporter, InFlight
 from ringround.imports.models import Import, RejectedRow
 from tests.factories import (
-    ALL_DAY,
+    AT_ANY_HOUR,
     ContactFactory,
     make_campaign,
     make_organiser,
@@ -361,7 +361,7 @@ def test_worker_processes_give_the_same_result(tmp_path, monkeypatch):
 
 
 def test_an_import_into_a_campaign_makes_targets_once_and_respects_suppression(tmp_path):
-    campaign = make_campaign(**ALL_DAY)
+    campaign = make_campaign(**AT_ANY_HOUR)
     Suppression.objects.create(phone=e164_landline(1))
     path = write_csv(tmp_path / "f.csv", member_rows(4))
     job = import_now(path, campaign=campaign)

@@ -7,7 +7,7 @@ from ringround.calling.models import CallTarget
 from ringround.contacts.models import Suppression
 from ringround.imports import services
 from ringround.imports.models import Import
-from tests.factories import ALL_DAY, make_campaign, make_volunteer
+from tests.factories import AT_ANY_HOUR, make_campaign, make_volunteer
 from tests.imports.conftest import import_now
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +53,7 @@ def test_a_file_with_a_header_row(tmp_path):
 
 
 def test_suppressed_numbers_are_never_handed_out_in_any_campaign(tmp_path):
-    campaigns = [make_campaign(targets=6, **ALL_DAY), make_campaign(targets=6, **ALL_DAY)]
+    campaigns = [make_campaign(targets=6, **AT_ANY_HOUR), make_campaign(targets=6, **AT_ANY_HOUR)]
     numbers = [list(c.targets.values_list("phone", flat=True)) for c in campaigns]
     listed = numbers[0][:3] + numbers[1][:2]
     volunteer = make_volunteer(campaigns[0])

@@ -29,7 +29,7 @@ from ringround.imports.tasks import import_file
 from ringround.privacy import services
 from ringround.reports.models import Export
 from tests.factories import (
-    ALL_DAY,
+    AT_ANY_HOUR,
     UserFactory,
     claim_and_record,
     make_campaign,
@@ -109,7 +109,7 @@ def found_in_files(folder: Path) -> list[tuple[str, str]]:
 def test_after_erasure_the_person_is_in_no_table_and_no_file(settings, monkeypatch):
     admin = UserFactory(is_superuser=True, is_staff=True)
     organiser = make_organiser()
-    campaign = make_campaign(organiser, **ALL_DAY)
+    campaign = make_campaign(organiser, **AT_ANY_HOUR)
     comment = campaign_services.add_question(campaign, text="Anything else?", kind="text")
     volunteer = make_volunteer(campaign)
 

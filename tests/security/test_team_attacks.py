@@ -23,7 +23,7 @@ from ringround.contacts.models import Contact, Suppression
 from ringround.imports import services as import_services
 from ringround.imports.models import Import, SavedMapping
 from tests.factories import (
-    ALL_DAY,
+    AT_ANY_HOUR,
     ContactFactory,
     claim_and_record,
     make_campaign,
@@ -73,7 +73,7 @@ def world(tmp_path):
         name="A's secret ballot",
         brief="A's private brief",
         visible_fields=["first_name"],
-        **ALL_DAY,
+        **AT_ANY_HOUR,
     )
     contact_a = ContactFactory(
         team=team_a, first_name=SECRET_NAME, email=SECRET_EMAIL, phone="+442079468888"
@@ -81,7 +81,7 @@ def world(tmp_path):
     call_targets.add_contacts(campaign_a, Contact.objects.filter(pk=contact_a.pk))
     ContactFactory.create_batch(3, team=team_a, tags=",members,", area="Holborn")
     call_targets.add_contacts(campaign_a)
-    campaign_b = make_campaign(admin_b, name="B's campaign", **ALL_DAY)
+    campaign_b = make_campaign(admin_b, name="B's campaign", **AT_ANY_HOUR)
     volunteer_a = make_volunteer(campaign_a, name="Vera Volunteer")
     rows = member_rows(3) + [["M99999", "Reject", "Me", "", "not a number", "Holborn", "x"]]
     job_a = import_now(write_csv(tmp_path / "a-members.csv", rows), team=team_a, save_as="A map")
@@ -635,7 +635,7 @@ def test_a_volunteer_cannot_reach_organiser_pages(world):
 
 
 def test_a_volunteer_api_gets_no_figures_and_no_other_campaign(world):
-    other_a = make_campaign(world.admin_a, name="A's other campaign", **ALL_DAY)
+    other_a = make_campaign(world.admin_a, name="A's other campaign", **AT_ANY_HOUR)
     client = token_client(world.volunteer_a)
     listed = {c["public_id"]: c for c in client.get("/api/v1/campaigns").json()}
     assert set(listed) == {world.campaign_a.public_id}
