@@ -342,6 +342,7 @@ def _claim_in_one_statement(
     campaign's ceiling: the general path sorts those out (and refuses with the reason)."""
     params = {
         "campaign": campaign.pk,
+        "team": campaign.team_id,
         "volunteer": volunteer.pk,
         "membership": membership.pk,
         "now": now,

@@ -48,7 +48,12 @@ def claim_sql() -> str:
     targets = CallTarget.objects
     held = targets.filter(campaign=P("campaign")).held_by(P("volunteer"))
     may_be_called = targets.may_be_called(
-        P("campaign"), P("open_zones"), P("max_attempts"), P("open_legal"), P("spoken_since")
+        P("campaign"),
+        P("open_zones"),
+        P("max_attempts"),
+        P("open_legal"),
+        P("spoken_since"),
+        team=P("team"),
     )
     lock = connection.ops.for_update_sql(skip_locked=True)
     lapsed, ready = (
