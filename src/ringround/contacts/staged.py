@@ -106,18 +106,21 @@ def known_keys(import_id: int, team_id: int, phones: list, external_ids: list):
         len(external_ids) - 1, 0
     ):  # a key holding the separator: real arrays
         keys, split = [phones, external_ids], "%s"
+    table = table_for(import_id)
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            f'SELECT phone, external_id FROM "{TABLE}" WHERE team_id = %s '
-            f"AND (phone = ANY({split}) OR (external_id <> '' AND external_id = ANY({split}))) "
-            f"UNION ALL SELECT phone, external_id FROM {table_for(import_id)} "
-            f"WHERE phone = ANY({split}) OR (external_id <> '' AND external_id = ANY({split}))",
-            [team_id, *keys, *keys],
-            prepare=False,  # see contacts.bulk: a generic plan would scan the whole table
+            f'SELECT true, phone FROM "{TABLE}" WHERE team_id = %s AND phone = ANY({split}) '
+            f"UNION ALL SELECT true, phone FROM {table} WHERE phone = ANY({split}) "
+            f'UNION ALL SELECT false, external_id FROM "{TABLE}" WHERE team_id = %s '
+            f"AND external_id <> '' AND external_id = ANY({split}) "
+            f"UNION ALL SELECT false, external_id FROM {table} "
+            f"WHERE external_id <> '' AND external_id = ANY({split})",
+            [team_id, keys[0], keys[0], team_id, keys[1], keys[1]],
+            prepare=False,  # see contacts.bulk
         )
         found = cursor.fetchall()
-    return {phone for phone, _ in found}, {external_id for _, external_id in found if external_id}
+    return {k for is_phone, k in found if is_phone}, {k for is_phone, k in found if not is_phone}
 
 
 def drop(import_id: int) -> None:
