@@ -141,3 +141,23 @@ def test_fast_path_agrees_in_more_countries(region, cc):
             verdict = parser.fast(raw)
             if verdict is not None:
                 assert verdict == full_verdict(raw, region), raw
+
+
+@pytest.mark.parametrize("region", ["GB", "DE", "FR", "IE", "NL", "ES", "IT", "NZ"])
+def test_a_type_remembered_by_leading_digits_is_the_patterns_own(region):
+    """Numbers that share their deciding digits and length share their type: what the cache
+    answers for one is what the library's patterns say for each of the others."""
+    parser = FastPhoneParser(region)
+    if not parser.enabled:
+        pytest.skip(f"no fast path for {region}")
+    rng = random.Random(f"depth-{region}")
+    numbers = []
+    for national in random_nationals(rng, 3000):
+        numbers.append(national)
+        depth = parser.depths[int(national[0])] or len(national)
+        for _ in range(3):  # others with the same leading digits, any digits after them
+            tail = "".join(rng.choice("0123456789") for _ in range(len(national) - depth))
+            numbers.append(national[:depth] + tail)
+    cached = [parser._type(number) for number in numbers]
+    assert cached == [parser._classify(number) for number in numbers]
+    assert len(parser.type_cache) < len(numbers)  # it did remember
