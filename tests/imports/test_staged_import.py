@@ -71,6 +71,27 @@ def test_a_stopped_import_resumes_after_its_last_staged_batch(tmp_path):
 
 
 @postgres_only
+def test_a_resumed_import_still_meets_the_rows_it_had_staged(tmp_path):
+    """A person staged before the stop (twice in one batch) and repeated after it, by number
+    only: the resumed import knows the staged row's keys, and merges rather than adds."""
+    rows = member_rows(12)
+    rows[1] = list(rows[0])  # twice in the first batch: staged
+    rows[10] = ["", "Again", "", "", rows[0][4], "", "donor"]  # after the stop, by number
+    whole = start(write_csv(tmp_path / "whole.csv", rows))
+    expected = counts(jobs.run_import(whole, engine="batches", batch_size=4))
+    contacts = sorted(Contact.objects.values_list("first_name", *FIELDS))
+    assert ("First0", "M00000") == contacts[0][:2] and expected[1] == 10
+    Contact.objects.all().delete()
+    job = start(write_csv(tmp_path / "f.csv", rows))
+    jobs.run_import(job, engine="staged", batch_size=4, stop_after_batches=1)
+    assert staging.count(job.pk) == 2
+    services.resume_import(as_if_dead(job), background=False)
+    job = jobs.run_import(job, batch_size=4)
+    assert counts(job) == expected
+    assert sorted(Contact.objects.values_list("first_name", *FIELDS)) == contacts
+
+
+@postgres_only
 def test_a_failure_in_the_merge_writes_nothing_and_running_again_finishes(tmp_path, monkeypatch):
     rows = resumable_rows()  # row 10 repeats row 3: staged, the merge meets a matched row
     expected, contacts = whole_result(tmp_path, rows)

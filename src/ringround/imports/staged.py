@@ -43,6 +43,8 @@ class StagedContactImporter(ContactImporter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.first_batch = 0
+        self.staged_phones: set[str] = set()
+        self.staged_ids: set[str] = set()
 
     # -- cleaning: COPY text from the workers --------------------------------------------------
 
@@ -68,6 +70,7 @@ class StagedContactImporter(ContactImporter):
         """Write the rest of the file, batch by batch; ``False`` if stopped early."""
         job = self.job
         self._check_staging()
+        self.staged_phones, self.staged_ids = staging.staged_keys(job.pk)
         self.first_batch = -(-job.position // self.batch_size)  # after every batch staged
         plan = self.plan()
         with open_rows(job.file_path, job.file_info(), skip=job.position) as rows:
@@ -99,12 +102,14 @@ class StagedContactImporter(ContactImporter):
             return result
         ids = bulk.reserve_ids(count)  # in file order, as the batch importer's new people
         phones, external_ids = cleaned.phones, cleaned.external_ids
-        found_phones, found_ids = staging.known_keys(job.pk, job.team_id, phones, external_ids)
+        found_phones, found_ids = staging.known_keys(job.team_id, phones, external_ids)
+        # Rows staged earlier by this import: their keys are kept here (a few per cent of the
+        # rows), cheaper than asking the database for every key of every batch.
+        found_phones |= self.staged_phones
+        found_ids |= self.staged_ids
         held = set(cleaned.repeated)
-        if found_phones:
-            held.update(i for i, phone in enumerate(phones) if phone in found_phones)
-        if found_ids:
-            held.update(i for i, key in enumerate(external_ids) if key and key in found_ids)
+        held.update(i for i, phone in enumerate(phones) if phone in found_phones)
+        held.update(i for i, key in enumerate(external_ids) if key and key in found_ids)
         bodies = cleaned.bodies
         stamp = timezone.now().isoformat()
         prefix = f"\t{job.team_id}\t{stamp}\t{stamp}\t"
@@ -116,6 +121,8 @@ class StagedContactImporter(ContactImporter):
             # (as the batch importer gives them: rows it had to match come last).
             held = sorted(held)
             rest = bulk.reserve_ids(len(held))
+            self.staged_phones.update(phones[i] for i in held)
+            self.staged_ids.update(external_ids[i] for i in held if external_ids[i])
             numbers = cleaned.numbers
             staging.copy_in(
                 job.pk,
@@ -127,7 +134,6 @@ class StagedContactImporter(ContactImporter):
                 ),
             )
         result.created = count - len(held)
-        self.statistics.grew(result.created)
         if job.campaign_id and result.created:
             zones = cleaned.zones
             held = set(held)
