@@ -118,6 +118,7 @@ class ContactImporter(BaseImporter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.recent = InFlight()
+        self.statistics = bulk.Statistics()
 
     @property
     def pipelined(self) -> bool:
@@ -213,6 +214,7 @@ class ContactImporter(BaseImporter):
         """Write a staged batch (inside its transaction)."""
         result = staged.result
         ids = bulk.insert_rows(self.job.team_id, staged.new, staged.ids)
+        self.statistics.grew(len(staged.new))
         bulk.update_rows([(known.id, known.row) for known in staged.changed])
         targets.follow_new_numbers(
             (known.id, known.row[PHONE], known.row[ZONE])

@@ -134,6 +134,7 @@ class StagedContactImporter(ContactImporter):
                 ),
             )
         result.created = count - len(held)
+        self.statistics.grew(result.created)
         if job.campaign_id and result.created:
             zones = cleaned.zones
             held = set(held)
