@@ -591,7 +591,13 @@ def prepare_staged(plan: Plan, rows, batch: int = 0) -> StagedBatch:
 
 
 def prepare_staged_in_worker(packed, batch: int):
-    return prepare_staged(_worker_plan, unpack_rows(packed), batch)
+    """As ``prepare_staged``, its fields as ``marshal`` bytes (see ``pack_records``)."""
+    staged = prepare_staged(_worker_plan, unpack_rows(packed), batch)
+    return marshal.dumps(tuple(getattr(staged, f.name) for f in dataclasses.fields(staged)))
+
+
+def unpack_staged(packed) -> "StagedBatch":
+    return StagedBatch(*marshal.loads(packed))
 
 
 def pack_records(records):

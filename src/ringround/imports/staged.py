@@ -34,7 +34,7 @@ from .base import (
 from .contacts import ContactImporter
 from .models import Import, RejectedRow
 from .readers import open_rows
-from .rows import pack_rows, prepare_staged, prepare_staged_in_worker
+from .rows import pack_rows, prepare_staged, prepare_staged_in_worker, unpack_staged
 
 
 class StagedContactImporter(ContactImporter):
@@ -55,7 +55,7 @@ class StagedContactImporter(ContactImporter):
         return pool.submit(prepare_staged_in_worker, pack_rows(batch), self.first_batch + index)
 
     def _from_worker(self, result):
-        return result
+        return unpack_staged(result)
 
     # -- the run -------------------------------------------------------------------------------
 
