@@ -13,8 +13,15 @@ one transaction with the import's position:
 At the end one transaction matches and merges the staged rows by the import's own rules, in
 Python (``imports.contacts``), batch by batch as the batch importer would have met them, so
 those rules keep one owner; and drops the table. The keys of a batch are looked up in the
-contacts table and the staging table (both by index), which is what the batch importer asks
-the database for each batch too.
+contacts table by index (``known_keys``, what the batch importer asks the database for each
+batch too); the staged rows' keys the importer keeps in memory (``staged_keys`` on resuming).
+
+Measured (``bench/import``, a million messy rows, 2-core machine shared with other work): 54 s,
+against 228 s for the engine that staged every row and inserted the new people with one
+``INSERT … SELECT`` at the end. That statement cost ~15 µs a row (row-by-row inserts into six
+indexes, where COPY inserts in bulk), the staging table's COPY, ``ANALYZE`` and ``UPDATE``
+came on top, and the merge's key lookups read every contact of the team for each batch
+(``contacts.bulk``): most of the unexplained PostgreSQL time.
 
 The staging table is an ordinary (logged) table: it holds the few rows that need matching,
 and it must survive a server crash, since the new people of the batches it goes with are
