@@ -161,3 +161,22 @@ def test_a_type_remembered_by_leading_digits_is_the_patterns_own(region):
     cached = [parser._type(number) for number in numbers]
     assert cached == [parser._classify(number) for number in numbers]
     assert len(parser.type_cache) < len(numbers)  # it did remember
+
+
+@pytest.mark.parametrize("region", ["GB", "DE", "IE", "ES", "IT", "NZ"])
+def test_a_numbers_time_zone_is_found_by_its_longest_known_prefix(region):
+    """The zone found trying only the prefix lengths the country's zone data has is the one
+    found trying every length (and the cache stays a few entries, not one per number)."""
+    from phonenumbers import PhoneNumberType
+
+    from ringround.imports.fastphone import TIMEZONE_LONGEST_PREFIX, _zone_for_prefix
+
+    parser = FastPhoneParser(region)
+    rng = random.Random(f"zones-{region}")
+    for _ in range(5000):
+        e164 = "+" + parser.cc + "".join(rng.choice("0123456789") for _ in range(9))
+        for ntype in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE):
+            found = parser._zone(e164, ntype)
+            key = e164[1 : 1 + TIMEZONE_LONGEST_PREFIX] if parser.geographical[ntype] else parser.cc
+            assert found == _zone_for_prefix(key)
+    assert len(parser.zone_cache) < 100

@@ -102,6 +102,16 @@ class FastPhoneParser:
         )
         self.mobile_lengths = frozenset(mobile.possible_length) if mobile else frozenset()
         self.zone_cache: dict[str, str] = {}
+        # The lengths of the zone data's prefixes a number of this country can start with.
+        self.zone_lengths = sorted(
+            {
+                len(prefix)
+                for prefix in TIMEZONE_DATA
+                if (prefix.startswith(self.cc) or self.cc.startswith(prefix))
+                and len(prefix) <= TIMEZONE_LONGEST_PREFIX
+            },
+            reverse=True,
+        )
         self.geographical: dict[int, bool] = {}
         # Each first digit's classifying depth (see ``_depths``); None: never cached.
         self.depths = _depths(
@@ -221,10 +231,18 @@ class FastPhoneParser:
                 ntype, self.cc_int
             )
         key = e164[1 : 1 + TIMEZONE_LONGEST_PREFIX] if geographical else self.cc
-        zone = self.zone_cache.get(key)
-        if zone is None:
-            zone = self.zone_cache[key] = _zone_for_prefix(key)
-        return zone
+        # The longest prefix the zone data has, as ``_zone_for_prefix`` finds it, trying only
+        # the lengths this country's prefixes have; remembered by that prefix (a few dozen),
+        # not by the number's first nine digits (almost one per number).
+        for length in self.zone_lengths:
+            prefix = key[:length]
+            zone = self.zone_cache.get(prefix)
+            if zone is not None:
+                return zone
+            if prefix in TIMEZONE_DATA:
+                zone = self.zone_cache[prefix] = _zone_for_prefix(prefix)
+                return zone
+        return FALLBACK_ZONE
 
 
 # -- which digits decide a number's type ---------------------------------------------------
