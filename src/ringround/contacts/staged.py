@@ -16,9 +16,10 @@ those rules keep one owner; and drops the table. The keys of a batch are looked 
 contacts table by index (``known_keys``, what the batch importer asks the database for each
 batch too); the staged rows' keys the importer keeps in memory (``staged_keys`` on resuming).
 
-Measured (``bench/import``, a million messy rows, 2-core machine shared with other work): 54 s,
-against 228 s for the engine that staged every row and inserted the new people with one
-``INSERT … SELECT`` at the end. That statement cost ~15 µs a row (row-by-row inserts into six
+Measured (``bench/import``, a million messy rows, 2-core machine shared with a load test):
+33-73 s in three runs (41-48 CPU seconds, importer and PostgreSQL), against 148 s (82 CPU
+seconds) in the same conditions for the engine that staged every row and inserted the new
+people with one ``INSERT … SELECT`` at the end. That statement cost ~15 µs a row (row-by-row inserts into six
 indexes, where COPY inserts in bulk), the staging table's COPY, ``ANALYZE`` and ``UPDATE``
 came on top, and the merge's key lookups read every contact of the team for each batch
 (``contacts.bulk``): most of the unexplained PostgreSQL time.
