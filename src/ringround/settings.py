@@ -358,9 +358,11 @@ RINGROUND_IMPORT_WORKERS = (
     else None
 )
 # How contact imports write on PostgreSQL: "batches" (matched and written batch by batch),
-# "staged" (COPY into a staging table, then one merge; imports.staged), or "auto": staged for
-# files of 4 MB and more. Batches by default: on the 2-core test machine the staged engine
-# measured slower (bench/import). SQLite always writes batch by batch.
+# "staged" (new people COPYed at once, the rest staged and merged at the end; imports.staged),
+# or "auto": staged for files of 4 MB and more. Batches by default: on the 2-core test machine
+# (shared with a load test) the two now measure alike (bench/import, a million rows, three
+# runs: 33-73 s staged, 42-68 s batches; 41-48 CPU seconds against 45-49). SQLite always
+# writes batch by batch.
 RINGROUND_IMPORT_ENGINE = os.environ.get("RINGROUND_IMPORT_ENGINE", "batches")
 # Seconds an app process trusts an API token it has checked (a revocation takes this long to
 # reach the other processes).

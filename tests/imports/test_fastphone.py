@@ -141,3 +141,42 @@ def test_fast_path_agrees_in_more_countries(region, cc):
             verdict = parser.fast(raw)
             if verdict is not None:
                 assert verdict == full_verdict(raw, region), raw
+
+
+@pytest.mark.parametrize("region", ["GB", "DE", "FR", "IE", "NL", "ES", "IT", "NZ"])
+def test_a_type_remembered_by_leading_digits_is_the_patterns_own(region):
+    """Numbers that share their deciding digits and length share their type: what the cache
+    answers for one is what the library's patterns say for each of the others."""
+    parser = FastPhoneParser(region)
+    if not parser.enabled:
+        pytest.skip(f"no fast path for {region}")
+    rng = random.Random(f"depth-{region}")
+    numbers = []
+    for national in random_nationals(rng, 3000):
+        numbers.append(national)
+        depth = parser.depths[int(national[0])] or len(national)
+        for _ in range(3):  # others with the same leading digits, any digits after them
+            tail = "".join(rng.choice("0123456789") for _ in range(len(national) - depth))
+            numbers.append(national[:depth] + tail)
+    cached = [parser._type(number) for number in numbers]
+    assert cached == [parser._classify(number) for number in numbers]
+    assert len(parser.type_cache) < len(numbers)  # it did remember
+
+
+@pytest.mark.parametrize("region", ["GB", "DE", "IE", "ES", "IT", "NZ"])
+def test_a_numbers_time_zone_is_found_by_its_longest_known_prefix(region):
+    """The zone found trying only the prefix lengths the country's zone data has is the one
+    found trying every length (and the cache stays a few entries, not one per number)."""
+    from phonenumbers import PhoneNumberType
+
+    from ringround.imports.fastphone import TIMEZONE_LONGEST_PREFIX, _zone_for_prefix
+
+    parser = FastPhoneParser(region)
+    rng = random.Random(f"zones-{region}")
+    for _ in range(5000):
+        e164 = "+" + parser.cc + "".join(rng.choice("0123456789") for _ in range(9))
+        for ntype in (PhoneNumberType.FIXED_LINE, PhoneNumberType.MOBILE):
+            found = parser._zone(e164, ntype)
+            key = e164[1 : 1 + TIMEZONE_LONGEST_PREFIX] if parser.geographical[ntype] else parser.cc
+            assert found == _zone_for_prefix(key)
+    assert len(parser.zone_cache) < 100

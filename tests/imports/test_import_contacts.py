@@ -317,6 +317,39 @@ def test_a_killed_import_is_known_dead_at_once_on_postgresql(tmp_path):
         assert job.status == Import.Status.DONE and Contact.objects.count() == 5
 
 
+def test_asking_whether_an_import_runs_is_one_statement_that_keeps_no_lock():
+    """Behind PgBouncer in transaction pooling each statement may reach another server
+    connection: trying the lock and releasing it must be one statement, or the lock can stay
+    held by a connection nobody releases it on."""
+    from django.test.utils import CaptureQueriesContext
+
+    from ringround.imports.base import _IMPORT_LOCK, import_running
+
+    if connection.vendor != "postgresql":
+        assert import_running() is None
+        return
+
+    def advisory_locks_held_here():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                "AND pid = pg_backend_pid()"
+            )
+            return cursor.fetchone()[0]
+
+    with CaptureQueriesContext(connection) as queries:
+        assert import_running() is False
+    assert len(queries) == 1
+    assert advisory_locks_held_here() == 0
+    with connection.cursor() as cursor:  # the lock is free for an import to take
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_IMPORT_LOCK])
+        assert cursor.fetchone()[0]
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [_IMPORT_LOCK])
+    with another_import_running():
+        assert import_running() is True
+        assert advisory_locks_held_here() == 0
+
+
 def test_starting_the_same_file_again_after_a_kill_creates_no_duplicates(tmp_path):
     """Even as a brand-new import (not a resume), nothing is created twice."""
     path = write_csv(tmp_path / "f.csv", member_rows(10))

@@ -271,3 +271,28 @@ def test_worker_processes_stage_the_same_as_one_process(tmp_path):
         job = run(path, "staged", workers=workers, batch_size=40)
         results.append(outcome(job))
     assert_same(results[0], results[1])
+
+
+def test_contacts_sharing_a_number_are_met_in_the_batch_importers_order(tmp_path):
+    """Which of two contacts with one number a later row merges into is the one made first.
+    A person staged in the first batch (twice in it) is made at the merge, after the new
+    people of the second batch were stored: the ids each row had reserved when its batch was
+    written keep the batch importer's order."""
+    first = ["M1", "Staged", "Person", mobile(1), "", "Holborn", ""]
+    rows = [
+        first,
+        ["M1", "Staged", "Again", mobile(2), "", "", ""],  # twice in batch 1: staged
+        *member_rows(2, start=50),
+        ["", "Stored", "AtOnce", mobile(3), "", "", ""],  # batch 2: new, stored at once
+        *member_rows(3, start=60),
+        ["M1", "Staged", "Moved", mobile(3), "", "", ""],  # batch 3: M1 takes mobile 3
+        *member_rows(3, start=70),
+        ["", "Which", "", mobile(3), "", "", "asked"],  # batch 4: two contacts, mobile 3
+    ]
+    batches, staged = both_engines(
+        lambda engine: write_csv(tmp_path / f"o-{engine}.csv", rows),
+        repeats=Import.Repeats.KEEP_LAST,
+    )
+    merged = [row for row in batches["contacts"] if ",asked," in row]
+    assert len(merged) == 1 and "M1" in merged[0]  # the staged person, made first
+    assert_same(batches, staged)

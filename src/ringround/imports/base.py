@@ -353,15 +353,21 @@ def one_import_at_a_time():
 
 def import_running() -> bool | None:
     """PostgreSQL: whether any import is running now (its process holds the lock); ``None``
-    where that cannot be known (SQLite), and the heartbeat must tell."""
+    where that cannot be known (SQLite), and the heartbeat must tell.
+
+    One statement that tries the lock and, if it got it, lets it go again: behind PgBouncer in
+    transaction pooling two statements may reach two server connections, and the lock taken
+    by the first would then stay held by a connection nobody releases it on (every import
+    after it waiting, every running one looking alive)."""
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_IMPORT_LOCK])
-        if not cursor.fetchone()[0]:
-            return True
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [_IMPORT_LOCK])
-    return False
+        cursor.execute(
+            "SELECT CASE WHEN pg_try_advisory_lock(%s) THEN NOT pg_advisory_unlock(%s) "
+            "ELSE true END",
+            [_IMPORT_LOCK, _IMPORT_LOCK],
+        )
+        return cursor.fetchone()[0]
 
 
 def batch_settings() -> None:

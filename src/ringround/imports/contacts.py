@@ -101,13 +101,15 @@ class Staged:
     """A batch deduplicated and ready to write: new rows (and their reserved ids), changed
     contacts, the contacts it names (for the campaign) and its counts.
 
-    ``touched`` holds, per row of the batch, a position in ``new`` or a ``Known``."""
+    ``touched`` holds, per row of the batch, a position in ``new`` or a ``Known``; the first
+    ``fast`` rows of ``new`` are rows of the batch as they came (new people whose keys nobody
+    else has), the rest were matched first."""
 
-    __slots__ = ("result", "new", "ids", "changed", "touched")
+    __slots__ = ("result", "new", "ids", "changed", "touched", "fast")
 
-    def __init__(self, result, new, ids, changed, touched):
+    def __init__(self, result, new, ids, changed, touched, fast=0):
         self.result, self.new, self.ids = result, new, ids
-        self.changed, self.touched = changed, touched
+        self.changed, self.touched, self.fast = changed, touched, fast
 
 
 class ContactImporter(BaseImporter):
@@ -116,6 +118,7 @@ class ContactImporter(BaseImporter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.recent = InFlight()
+        self.statistics = bulk.Statistics()
 
     @property
     def pipelined(self) -> bool:
@@ -168,6 +171,7 @@ class ContactImporter(BaseImporter):
             else:
                 rest.append(record)
         result.created += len(new)
+        fast = len(new)
 
         for record in rest:
             external_id, phone = record[EXTERNAL_ID], record[PHONE]
@@ -204,12 +208,13 @@ class ContactImporter(BaseImporter):
                         by_phone.setdefault(after[PHONE], []).append(ref)
             if touched is not None:
                 touched.append(ref)
-        return Staged(result, new, None, list(changed.values()), touched)
+        return Staged(result, new, None, list(changed.values()), touched, fast)
 
     def apply(self, staged: Staged) -> BatchResult:
         """Write a staged batch (inside its transaction)."""
         result = staged.result
         ids = bulk.insert_rows(self.job.team_id, staged.new, staged.ids)
+        self.statistics.grew(len(staged.new))
         bulk.update_rows([(known.id, known.row) for known in staged.changed])
         targets.follow_new_numbers(
             (known.id, known.row[PHONE], known.row[ZONE])

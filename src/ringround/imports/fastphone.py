@@ -18,6 +18,8 @@ This module imports nothing from Django: import worker processes use it.
 
 import re
 from functools import lru_cache
+from re import _constants as sre
+from re import _parser as sre_parse
 
 from phonenumbers import PhoneMetadata, PhoneNumberType
 from phonenumbers.phonenumberutil import (
@@ -100,7 +102,27 @@ class FastPhoneParser:
         )
         self.mobile_lengths = frozenset(mobile.possible_length) if mobile else frozenset()
         self.zone_cache: dict[str, str] = {}
+        # The lengths of the zone data's prefixes a number of this country can start with.
+        self.zone_lengths = sorted(
+            {
+                len(prefix)
+                for prefix in TIMEZONE_DATA
+                if (prefix.startswith(self.cc) or self.cc.startswith(prefix))
+                and len(prefix) <= TIMEZONE_LONGEST_PREFIX
+            },
+            reverse=True,
+        )
         self.geographical: dict[int, bool] = {}
+        # Each first digit's classifying depth (see ``_depths``); None: never cached.
+        self.depths = _depths(
+            [general.national_number_pattern]
+            + [
+                getattr(metadata, attr).national_number_pattern
+                for attr, _ in TYPE_ORDER
+                if _desc_regex(getattr(metadata, attr), attr)
+            ]
+        )
+        self.type_cache: dict = {}
 
     @staticmethod
     def _eligible(metadata) -> bool:
@@ -172,6 +194,23 @@ class FastPhoneParser:
         return stripped
 
     def _type(self, number: str):
+        """The number's type, or ``None`` if no valid one. Remembered by its first digits
+        and length where the library's patterns decide nothing after those digits (almost
+        every number: the classifier is the dearest step of an import's cleaning)."""
+        depth = self.depths[ord(number[0]) - 48] if number else None
+        if depth is None:
+            return self._classify(number)
+        key = (number[:depth], len(number))
+        try:
+            return self.type_cache[key]
+        except KeyError:
+            pass
+        ntype = self._classify(number)
+        if len(self.type_cache) < 200_000:
+            self.type_cache[key] = ntype
+        return ntype
+
+    def _classify(self, number: str):
         match = self.classifier.fullmatch(number)
         if match is None:
             return None
@@ -192,10 +231,130 @@ class FastPhoneParser:
                 ntype, self.cc_int
             )
         key = e164[1 : 1 + TIMEZONE_LONGEST_PREFIX] if geographical else self.cc
-        zone = self.zone_cache.get(key)
-        if zone is None:
-            zone = self.zone_cache[key] = _zone_for_prefix(key)
-        return zone
+        # The longest prefix the zone data has, as ``_zone_for_prefix`` finds it, trying only
+        # the lengths this country's prefixes have; remembered by that prefix (a few dozen),
+        # not by the number's first nine digits (almost one per number).
+        for length in self.zone_lengths:
+            prefix = key[:length]
+            zone = self.zone_cache.get(prefix)
+            if zone is not None:
+                return zone
+            if prefix in TIMEZONE_DATA:
+                zone = self.zone_cache[prefix] = _zone_for_prefix(prefix)
+                return zone
+        return FALLBACK_ZONE
+
+
+# -- which digits decide a number's type ---------------------------------------------------
+#
+# libphonenumber's national number patterns constrain the first few digits and then ask for
+# any digits ("7(?:[1-3]\d\d|4(?:[0-46-9]\d|5[0-689]))\d{6}"). Where every pattern of a
+# region, restricted to the branches a first digit can start, constrains nothing past its
+# first ``depth`` digits, two numbers of the same length agreeing on those digits get the same
+# verdict from each pattern, so the type found for one is the other's. ``_walk`` reads a
+# pattern's parse tree and gives up (``None``: never cached) on anything else than literals,
+# digit classes, bounded repeats, groups and alternatives.
+
+_ANY_DIGIT = ([(sre.CATEGORY, sre.CATEGORY_DIGIT)], [(sre.RANGE, (48, 57))])
+
+
+def _walk(items):
+    """``(shortest, longest, depth)`` of a parsed pattern, ``depth`` being the furthest
+    position a constraint other than "any digit" can end at; ``None`` if not understood."""
+    lo = hi = depth = 0
+    for op, av in items:
+        if op is sre.LITERAL:
+            short, long, deep = 1, 1, 1
+        elif op is sre.IN:
+            short, long, deep = 1, 1, 0 if av in _ANY_DIGIT else 1
+        elif op is sre.MAX_REPEAT or op is sre.MIN_REPEAT:
+            least, most, inner = av
+            walked = _walk(inner)
+            if walked is None or most is sre.MAXREPEAT:
+                return None
+            short, long = least * walked[0], most * walked[1]
+            deep = long if walked[2] else 0
+        elif op is sre.SUBPATTERN:
+            walked = _walk(av[-1])
+            if walked is None:
+                return None
+            short, long, deep = walked
+        elif op is sre.BRANCH:
+            walked = [_walk(branch) for branch in av[1]]
+            if None in walked:
+                return None
+            short = min(w[0] for w in walked)
+            long = max(w[1] for w in walked)
+            deep = max(w[2] for w in walked)
+        else:
+            return None
+        if deep:
+            depth = max(depth, hi + deep)  # it starts at ``hi`` at the latest
+        lo += short
+        hi += long
+    return lo, hi, depth
+
+
+def _first(items) -> set[str] | None:
+    """The digits a parsed pattern's match can start with; ``None`` if not understood."""
+    for op, av in items:
+        if op is sre.LITERAL:
+            return {chr(av)}
+        if op is sre.IN:
+            if av in _ANY_DIGIT:
+                return set("0123456789")
+            digits = set()
+            for kind, value in av:
+                if kind is sre.LITERAL:
+                    digits.add(chr(value))
+                elif kind is sre.RANGE:
+                    digits.update(chr(c) for c in range(value[0], value[1] + 1))
+                else:
+                    return None
+            return digits & set("0123456789")
+        if op is sre.MAX_REPEAT or op is sre.MIN_REPEAT:
+            if av[0] < 1:
+                return None
+            return _first(av[2])
+        if op is sre.SUBPATTERN:
+            return _first(av[-1])
+        if op is sre.BRANCH:
+            union = set()
+            for branch in av[1]:
+                first = _first(branch)
+                if first is None:
+                    return None
+                union |= first
+            return union
+        return None
+    return None
+
+
+def _depths(patterns) -> list:
+    """Per first digit, how many leading digits decide every pattern's verdict (with the
+    length), or ``None``."""
+    depths = []
+    for digit in "0123456789":
+        deepest = 1
+        for pattern in patterns:
+            parsed = list(sre_parse.parse(pattern))
+            # A pattern that is one alternation: only the branches this digit can start.
+            branches = (
+                parsed[0][1][1] if len(parsed) == 1 and parsed[0][0] is sre.BRANCH else [parsed]
+            )
+            for branch in branches:
+                first = _first(branch)
+                if first is not None and digit not in first:
+                    continue  # never matches a number starting with this digit
+                walked = _walk(branch)
+                if walked is None:
+                    deepest = None
+                    break
+                deepest = max(deepest, walked[2])
+            if deepest is None:
+                break
+        depths.append(deepest)
+    return depths
 
 
 def _zone_for_prefix(key: str) -> str:

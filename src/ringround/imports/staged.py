@@ -1,17 +1,19 @@
 """Importing contacts at the speed of COPY (PostgreSQL, big files).
 
 The file is read and cleaned exactly as by the batch importer (``rows``: the worker processes
-clean each batch and hand back COPY text), but nothing is matched batch by batch: each batch
-is COPYed into the import's staging table (``contacts.staged``) in one transaction with its
-rejected rows and the import's position, so a stopped import resumes after the last staged
-batch. At the end one transaction merges the whole file: new people set-wise in one statement,
-and the rows that may be someone already known through the batch importer's own matching and
-merging (``contacts.ContactImporter.stage`` / ``apply``), batch by batch as that importer would
-have met them. The result is the batch importer's, row for row
-(``tests/imports/test_staged_equivalence.py``).
+clean each batch into COPY text), but no row is matched in Python while the file is read:
+each batch's keys are looked up in the database in one query, and in the batch's one
+transaction (with its rejected rows and the import's position, so a stopped import resumes
+after the last batch written) its new people — keys nobody has, the great majority of a real
+list — are COPYed straight into contacts, and the rest into the import's staging table
+(``contacts.staged``). At the end one transaction matches and merges the staged rows through
+the batch importer's own matching and merging (``contacts.ContactImporter.match`` /
+``apply``), batch by batch as that importer would have met them, with the ids it would have
+given them (each row's id is reserved when its batch is written). The result is the batch
+importer's, row for row (``tests/imports/test_staged_equivalence.py``).
 
-The difference a person sees: the contacts appear at the end, all at once, rather than batch
-by batch.
+The difference a person sees: the people repeated in the file, or already known, are merged
+at the end, all at once, rather than batch by batch.
 """
 
 from django.db import transaction
@@ -19,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ringround.calling import targets
+from ringround.contacts import bulk
 from ringround.contacts import staged as staging
 
 from .base import (
@@ -31,7 +34,7 @@ from .base import (
 from .contacts import ContactImporter
 from .models import Import, RejectedRow
 from .readers import open_rows
-from .rows import pack_rows, prepare_staged, prepare_staged_in_worker
+from .rows import pack_rows, prepare_staged, prepare_staged_in_worker, unpack_staged
 
 
 class StagedContactImporter(ContactImporter):
@@ -40,6 +43,8 @@ class StagedContactImporter(ContactImporter):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.first_batch = 0
+        self.staged_phones: set[str] = set()
+        self.staged_ids: set[str] = set()
 
     # -- cleaning: COPY text from the workers --------------------------------------------------
 
@@ -50,7 +55,7 @@ class StagedContactImporter(ContactImporter):
         return pool.submit(prepare_staged_in_worker, pack_rows(batch), self.first_batch + index)
 
     def _from_worker(self, result):
-        return result
+        return unpack_staged(result)
 
     # -- the run -------------------------------------------------------------------------------
 
@@ -62,20 +67,22 @@ class StagedContactImporter(ContactImporter):
             return True
 
     def _stage(self) -> bool:
-        """COPY the rest of the file into the staging table; ``False`` if stopped early."""
+        """Write the rest of the file, batch by batch; ``False`` if stopped early."""
         job = self.job
         self._check_staging()
+        self.staged_phones, self.staged_ids = staging.staged_keys(job.pk)
         self.first_batch = -(-job.position // self.batch_size)  # after every batch staged
         plan = self.plan()
         with open_rows(job.file_path, job.file_info(), skip=job.position) as rows:
             prepared = self._prepared(plan, _batched(rows, self.batch_size))
             try:
-                for batch_len, progress, (text, _count, rejects, blank) in prepared:
+                for index, (batch_len, progress, cleaned) in enumerate(prepared):
+                    result = BatchResult()
                     with transaction.atomic():
                         batch_settings()
-                        staging.copy_in(job.pk, text)
-                        self._record(batch_len, BatchResult(), rejects, blank, progress)
-                    self._recorded(batch_len, BatchResult(), rejects, blank, progress)
+                        result = self._write_batch(self.first_batch + index, cleaned)
+                        self._record(batch_len, result, cleaned.rejects, cleaned.blank, progress)
+                    self._recorded(batch_len, result, cleaned.rejects, cleaned.blank, progress)
                     self.staged_batches += 1
                     if (
                         self.stop_after_batches is not None
@@ -86,47 +93,96 @@ class StagedContactImporter(ContactImporter):
                 prepared.close()
         return True
 
+    def _write_batch(self, number: int, cleaned) -> BatchResult:
+        """One batch: its new people into contacts, the rest into the staging table."""
+        job = self.job
+        result = BatchResult()
+        count = len(cleaned.bodies)
+        if not count:
+            return result
+        ids = bulk.reserve_ids(count)  # in file order, as the batch importer's new people
+        phones, external_ids = cleaned.phones, cleaned.external_ids
+        found_phones, found_ids = staging.known_keys(job.team_id, phones, external_ids)
+        # Rows staged earlier by this import: their keys are kept here (a few per cent of the
+        # rows), cheaper than asking the database for every key of every batch.
+        found_phones |= self.staged_phones
+        found_ids |= self.staged_ids
+        held = set(cleaned.repeated)
+        held.update(i for i, phone in enumerate(phones) if phone in found_phones)
+        held.update(i for i, key in enumerate(external_ids) if key and key in found_ids)
+        bodies = cleaned.bodies
+        stamp = timezone.now().isoformat()
+        prefix = f"\t{job.team_id}\t{stamp}\t{stamp}\t"
+        staging.copy_contacts(
+            "".join([f"{ids[i]}{prefix}{bodies[i]}\n" for i in cleaned.order if i not in held])
+        )
+        if held:
+            # Ids for the held rows that turn out to be new people, after the batch's others
+            # (as the batch importer gives them: rows it had to match come last).
+            held = sorted(held)
+            rest = bulk.reserve_ids(len(held))
+            self.staged_phones.update(phones[i] for i in held)
+            self.staged_ids.update(external_ids[i] for i in held if external_ids[i])
+            numbers = cleaned.numbers
+            staging.copy_in(
+                job.pk,
+                "".join(
+                    [
+                        f"{number}\t{numbers[i]}\t{ids[i]}\t{rest_id}\t{bodies[i]}\n"
+                        for i, rest_id in zip(held, rest, strict=True)
+                    ]
+                ),
+            )
+        result.created = count - len(held)
+        self.statistics.grew(result.created)
+        if job.campaign_id and result.created:
+            zones = cleaned.zones
+            held = set(held)
+            result.targets_added = targets.add_contact_rows(
+                job.campaign_id,
+                ((ids[i], phones[i], zones[i]) for i in range(count) if i not in held),
+            )
+        return result
+
     def _check_staging(self) -> None:
-        """The staging table holds exactly what the import counted as staged; else (a server
-        crash empties an unlogged table) the file is staged again from its start."""
+        """The staging table holds exactly the rows the import counted as staged (read, not
+        rejected, not created); else (it was emptied: an erasure) the file is staged again
+        from its start, and the people already stored from it are met as known."""
         job = self.job
         if job.position and staging.exists(job.pk):
-            if staging.count(job.pk) == job.rows_read - job.rejected:
+            if staging.count(job.pk) == job.rows_read - job.rejected - job.created:
                 return
         with transaction.atomic():
             staging.prepare(job.pk, empty=True)
             RejectedRow.objects.filter(source_import_id=job.pk).delete()
             Import.objects.filter(pk=job.pk).update(
-                position=0, rows_read=0, rejected=0, rejection_summary={}, progress_done=0
+                position=0,
+                rows_read=0,
+                rejected=0,
+                created=0,
+                targets_added=0,
+                rejection_summary={},
+                progress_done=0,
             )
         job.position = job.rows_read = job.rejected = job.progress_done = 0
+        job.created = job.targets_added = 0
         job.rejection_summary = {}
         self.rejection_summary = {}
 
     def _merge(self) -> None:
-        """The whole file into contacts, in one transaction (see ``contacts.staged``)."""
+        """The staged rows matched and merged, in one transaction (see ``contacts.staged``)."""
         job = self.job
         result = BatchResult()
         with transaction.atomic():
             batch_settings()
-            staging.mark_matched(job.pk, job.team_id)
-            result.created = staging.insert_unmatched(job.pk, job.team_id, timezone.now())
-            # Back to looking contacts up by key only: the table's statistics still say it is
-            # as small as before this import (see batch_settings).
-            batch_settings()
-            if job.campaign_id:
-                result.targets_added = targets.add_contact_rows(
-                    job.campaign_id, staging.unmatched_contacts(job.pk)
-                )
-            batch, records = None, []
-            for number, record in staging.matched_rows(job.pk):
-                if number != batch and records:
-                    self._add(result, self.apply(self.stage(records)))
-                    records = []
-                batch = number
-                records.append(record)
-            if records:
-                self._add(result, self.apply(self.stage(records)))
+            for records, fast_ids, rest_ids in staging.rows_by_batch(job.pk):
+                staged = self.match(records)
+                fast = {id(record): pk for record, pk in zip(records, fast_ids, strict=True)}
+                rest = sorted(rest_ids)
+                staged.ids = [fast[id(row)] for row in staged.new[: staged.fast]] + rest[
+                    : len(staged.new) - staged.fast
+                ]
+                self._add(result, self.apply(staged))
             staging.drop(job.pk)
             Import.objects.filter(pk=job.pk).update(
                 created=F("created") + result.created,
