@@ -105,17 +105,13 @@ class CallTargetQuerySet(models.QuerySet):
             & ~Exists(NoObjection.objects.filter(contact=OuterRef("contact")))
         )
         if spoken_since is not None:
-            # From the contact's other targets (by contact) to their calls (by target): a
-            # plan made while the calls table was still empty otherwise read every call
-            # for each candidate, for as long as the plan was kept.
-            conversations = Call.objects.filter(
-                target=OuterRef("pk"), outcome__is_conversation=True, ended_at__gt=spoken_since
-            )
             targets = targets.exclude(
                 Exists(
-                    CallTarget.objects.filter(contact=OuterRef("contact"))
-                    .exclude(pk=OuterRef("pk"))
-                    .filter(Exists(conversations))
+                    Call.objects.filter(
+                        target__contact=OuterRef("contact"),
+                        outcome__is_conversation=True,
+                        ended_at__gt=spoken_since,
+                    ).exclude(target=OuterRef("pk"))
                 )
             )
         return targets
