@@ -4,8 +4,10 @@ thousands of volunteers held leases (bench/load --realistic)."""
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from ringround.calling import rules
+from ringround.calling.models import CallTarget
 from tests.factories import make_volunteer, open_campaign
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres_only]
@@ -34,3 +36,24 @@ def test_the_claim_is_planned_once_and_then_only_run():
     [(generic, custom)] = _plans("WITH own AS")
     assert custom == 0
     assert generic >= 5  # prepared after its second use; every later claim on the same plan
+
+
+def test_a_volunteers_own_lease_is_looked_up_by_its_unique_index_even_before_any_lease():
+    """Statistics that say no lease is held (a campaign's first minute) made the lease-expiry
+    index look as cheap as the unique one for "the lease this volunteer holds", and a plan
+    kept with that choice walked every held lease on each claim."""
+    campaign = open_campaign(targets=5)
+    volunteer = make_volunteer(campaign)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE calling_calltarget")
+        cursor.execute("SET enable_seqscan = off")
+        try:
+            own = CallTarget.objects.filter(campaign=campaign).held_by(volunteer).values("id")
+            own_plan = own.explain()
+            lapsed = CallTarget.objects.filter(campaign=campaign).lapsed(timezone.now())
+            lapsed_plan = lapsed.values("id").explain()
+        finally:
+            cursor.execute("RESET enable_seqscan")
+    assert "target_lease_expiry" not in own_plan
+    assert "one_live_lease_per_volunteer" in own_plan
+    assert "target_lease_expiry" in lapsed_plan

@@ -213,9 +213,13 @@ class CallTarget(models.Model):
                 condition=Q(state__in=CLAIMABLE_STATES),
                 name="target_claim_order",
             ),
+            # "lease_expires_at not null" is implied by the lapsed claim's condition, never by
+            # a lookup of a volunteer's own lease: a plan made while no lease was held (a
+            # campaign's first minute) cannot pick this index over the unique one above for
+            # that lookup, and then walk every held lease on each claim.
             models.Index(
                 fields=["campaign", "lease_expires_at"],
-                condition=Q(state=TargetState.ASSIGNED),
+                condition=Q(state=TargetState.ASSIGNED, lease_expires_at__isnull=False),
                 name="target_lease_expiry",
             ),
         ]

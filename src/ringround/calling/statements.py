@@ -86,7 +86,7 @@ WITH own AS (
     RETURNING "id"
 ), renewed AS (
     UPDATE {table} SET {rawsql.assignments(CallTarget, {"lease_expires_at": P("expires_at")})}
-     WHERE "id" IN (SELECT id FROM own)
+     WHERE "id" = (SELECT id FROM own)
        AND {rawsql.condition(held.filter(lease_expires_at__gt=P("now")))}
     RETURNING *
 ), taken AS (
