@@ -43,7 +43,12 @@ def claim_sql() -> str:
     The order is the ORM path's: lock the best candidate (``SKIP LOCKED``: never waits),
     then count it against the ceiling (the one UPDATE of the campaign's row, which claims
     at the same moment wait for in turn, each rechecking the ceiling), then lease it. The
-    candidate is locked, so a counted claim is always a taken one."""
+    candidate is locked, so a counted claim is always a taken one.
+
+    The volunteer's own lease is found by the unique lease index (``own``) and renewed by
+    its id, the lease time checked there: the renewal's own conditions are checked again on
+    the row it updates, but name no lease time, so no plan can walk the lease-expiry index
+    instead (a generic plan made before any lease was held did, through every held lease)."""
     table = f'"{CallTarget._meta.db_table}"'
     targets = CallTarget.objects
     held = targets.filter(campaign=P("campaign")).held_by(P("volunteer"))
@@ -78,7 +83,7 @@ def claim_sql() -> str:
     )
     return f"""
 WITH own AS (
-    {rawsql.select(held.values("id"))}
+    {rawsql.select(held.values("id", "lease_expires_at"))}
 ), candidate AS (
     SELECT COALESCE(({lapsed}), ({ready})) AS id WHERE NOT EXISTS (SELECT 1 FROM own)
 ), handed_out AS (
@@ -86,8 +91,8 @@ WITH own AS (
     RETURNING "id"
 ), renewed AS (
     UPDATE {table} SET {rawsql.assignments(CallTarget, {"lease_expires_at": P("expires_at")})}
-     WHERE "id" = (SELECT id FROM own)
-       AND {rawsql.condition(held.filter(lease_expires_at__gt=P("now")))}
+     WHERE "id" = (SELECT id FROM own WHERE lease_expires_at > %(now)s)
+       AND {rawsql.condition(held)}
     RETURNING *
 ), taken AS (
     UPDATE {table} SET {rawsql.assignments(CallTarget, leased)}
