@@ -38,10 +38,10 @@ def test_the_claim_is_planned_once_and_then_only_run():
     assert generic >= 5  # prepared after its second use; every later claim on the same plan
 
 
-def test_a_volunteers_own_lease_is_looked_up_by_its_unique_index_even_before_any_lease():
-    """Statistics that say no lease is held (a campaign's first minute) made the lease-expiry
-    index look as cheap as the unique one for "the lease this volunteer holds", and a plan
-    kept with that choice walked every held lease on each claim."""
+def test_each_lease_lookup_has_its_own_index_even_before_any_lease_is_held():
+    """Statistics that say no lease is held (a campaign's first minute) made the two lease
+    indexes look equally cheap for "the lease this volunteer holds" and for "a lapsed lease",
+    and a plan kept with the wrong one walked every held lease on each claim."""
     campaign = open_campaign(targets=5)
     volunteer = make_volunteer(campaign)
     with connection.cursor() as cursor:
@@ -57,3 +57,4 @@ def test_a_volunteers_own_lease_is_looked_up_by_its_unique_index_even_before_any
     assert "target_lease_expiry" not in own_plan
     assert "one_live_lease_per_volunteer" in own_plan
     assert "target_lease_expiry" in lapsed_plan
+    assert "one_live_lease_per_volunteer" not in lapsed_plan

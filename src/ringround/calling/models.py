@@ -189,9 +189,12 @@ class CallTarget(models.Model):
             models.UniqueConstraint(
                 fields=["campaign", "contact"], name="target_once_per_campaign"
             ),
+            # "held_by not null" (true of every lease) is implied by a lookup of someone's
+            # lease, never by the lapsed claim's condition: a plan made while no lease was held
+            # cannot walk this index for lapsed leases (nor target_lease_expiry for someone's).
             models.UniqueConstraint(
                 fields=["campaign", "held_by"],
-                condition=Q(state=TargetState.ASSIGNED),
+                condition=Q(state=TargetState.ASSIGNED, held_by__isnull=False),
                 name="one_live_lease_per_volunteer",
             ),
             models.CheckConstraint(
@@ -214,9 +217,7 @@ class CallTarget(models.Model):
                 name="target_claim_order",
             ),
             # "lease_expires_at not null" is implied by the lapsed claim's condition, never by
-            # a lookup of a volunteer's own lease: a plan made while no lease was held (a
-            # campaign's first minute) cannot pick this index over the unique one above for
-            # that lookup, and then walk every held lease on each claim.
+            # a lookup of a volunteer's own lease (see one_live_lease_per_volunteer).
             models.Index(
                 fields=["campaign", "lease_expires_at"],
                 condition=Q(state=TargetState.ASSIGNED, lease_expires_at__isnull=False),
