@@ -24,13 +24,18 @@ from collections import Counter
 
 from .client import OUTCOMES, RETRY_CAP_S
 
+IDLE_SECONDS = 20  # as deploy/nginx.conf's keepalive_timeout: under the app server's 30 s
+
 
 class Pool:
-    """Keep-alive HTTP/1.1 connections to one server, lent one request at a time."""
+    """Keep-alive HTTP/1.1 connections to one server, lent one request at a time. Like the
+    proxy in deploy/nginx.conf, a connection idle for IDLE_SECONDS is closed rather than
+    reused, since the app server closes one idle for 30 s and a request sent meanwhile on it
+    is lost (the dropped keep-alives of earlier runs)."""
 
     def __init__(self, host, port, size):
         self.host, self.port, self.size = host, port, size
-        self.idle: list = []
+        self.idle: list = []  # (connection, idle since)
         self.opened = 0
         self._free = asyncio.Condition()
 
@@ -38,8 +43,12 @@ class Pool:
         async with self._free:
             while not self.idle and self.opened >= self.size:
                 await self._free.wait()
-            if self.idle:
-                return self.idle.pop()
+            while self.idle:
+                conn, since = self.idle.pop()
+                if time.monotonic() - since < IDLE_SECONDS:
+                    return conn
+                self.opened -= 1
+                conn[1].close()
             self.opened += 1
         try:
             return await asyncio.open_connection(self.host, self.port)
@@ -55,11 +64,11 @@ class Pool:
                 self.opened -= 1
                 conn[1].close()
             else:
-                self.idle.append(conn)
+                self.idle.append((conn, time.monotonic()))
             self._free.notify()
 
     def close(self):
-        for _, writer in self.idle:
+        for (_, writer), _ in self.idle:
             writer.close()
         self.idle.clear()
 
