@@ -89,7 +89,7 @@ def _matching_on_postgresql(team_id, columns, phones, external_ids):
     if None in keys:  # a key containing the separator: send real arrays
         keys, split = [phones, external_ids], "%s"
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with psycopg.Cursor(connection.connection) as cursor, rawsql.planned_with_values(cursor):
         # Two index scans, each with its keys in the index condition. (With an OR the planner
         # read every contact of the team and filtered: a cost that grows with the table,
         # batch after batch; the merge of a million-row staged import spent ~40 s there.)

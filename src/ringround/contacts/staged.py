@@ -31,6 +31,8 @@ stored already.
 
 from django.db import connection, transaction
 
+from ringround import rawsql
+
 from .models import CONTACT_FIELDS, Contact
 
 TABLE = Contact._meta.db_table
@@ -111,7 +113,7 @@ def known_keys(team_id: int, phones: list, external_ids: list):
     ):  # a key holding the separator: real arrays
         keys, split = [phones, external_ids], "%s"
     connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with psycopg.Cursor(connection.connection) as cursor, rawsql.planned_with_values(cursor):
         cursor.execute(
             f'SELECT true, phone FROM "{TABLE}" WHERE team_id = %s AND phone = ANY({split}) '
             f'UNION ALL SELECT false, external_id FROM "{TABLE}" WHERE team_id = %s '
