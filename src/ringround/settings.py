@@ -359,10 +359,10 @@ RINGROUND_IMPORT_WORKERS = (
 )
 # How contact imports write on PostgreSQL: "batches" (matched and written batch by batch),
 # "staged" (new people COPYed at once, the rest staged and merged at the end; imports.staged),
-# or "auto": staged for files of 4 MB and more. Batches by default: on the 2-core test machine
-# (shared with a load test) the two now measure alike (bench/import, a million rows, three
-# runs: 33-73 s staged, 42-68 s batches; 41-48 CPU seconds against 45-49). SQLite always
-# writes batch by batch.
+# or "auto": staged for files of 4 MB and more. Batches by default: on the quiet 2-core test
+# machine the two measure within a tenth of each other (bench/import, a million rows, three
+# runs: 28.0-29.3 s staged, 29.5-32.6 s batches; 42-44 CPU seconds against 46-51). SQLite
+# always writes batch by batch.
 RINGROUND_IMPORT_ENGINE = os.environ.get("RINGROUND_IMPORT_ENGINE", "batches")
 # Seconds an app process trusts an API token it has checked (a revocation takes this long to
 # reach the other processes).
