@@ -17,7 +17,7 @@ from ringround.calling import rules
 from ringround.calling import targets as call_targets
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Membership
-from ringround.compliance.models import TeamPolicy
+from ringround.compliance import services as compliance_services
 from ringround.contacts.models import Contact
 
 # Calling hours that take calls at any moment (the end is exclusive), so a test that claims
@@ -147,16 +147,7 @@ def open_campaign(organiser=None, *, targets=3, **fields) -> Campaign:
 def uk_hours_all_day(team) -> None:
     """Let the team call UK numbers at any hour (its own UK window, ``TeamPolicy``), for tests
     of the campaign's own calling hours or that run at the real time of day."""
-    midnight = dt.time(0, 0)
-    TeamPolicy.objects.update_or_create(
-        team=team,
-        defaults={
-            "uk_weekday_start": midnight,
-            "uk_weekday_end": midnight,
-            "uk_weekend_start": midnight,
-            "uk_weekend_end": midnight,
-        },
-    )
+    compliance_services.open_uk_hours_all_day(team)
 
 
 def make_volunteer(campaign, **fields) -> User:

@@ -68,7 +68,6 @@ def main():
     from ringround.campaigns.models import Campaign, Membership
     from ringround.compliance import services as compliance
     from ringround.compliance.hours import legal_zone
-    from ringround.compliance.models import TeamPolicy
 
     started = time.monotonic()
     call_command("migrate", "--no-input", verbosity=0)
@@ -94,16 +93,7 @@ def main():
         Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.ACTIVE)
         # The team's UK window open all day (the bench runs at any hour), and its list screened
         # against the TPS today (a number none of its contacts has): claims of UK numbers need both.
-        midnight = dt.time(0, 0)
-        TeamPolicy.objects.update_or_create(
-            team=team,
-            defaults={
-                "uk_weekday_start": midnight,
-                "uk_weekday_end": midnight,
-                "uk_weekend_start": midnight,
-                "uk_weekend_end": midnight,
-            },
-        )
+        compliance.open_uk_hours_all_day(team)
         compliance.load_screening(team, b"0113 496 0999\n", kind="full")
         uk_mobile = legal_zone("+447700000001", "Europe/London", "Holborn and St Pancras")
 

@@ -19,7 +19,7 @@ from ringround.calling import targets
 from ringround.campaigns import services as campaign_services
 from ringround.campaigns.models import Campaign, Membership, Question
 from ringround.compliance import services as compliance
-from ringround.compliance.models import NoObjection, TeamPolicy
+from ringround.compliance.models import NoObjection
 from ringround.contacts.models import Contact
 from ringround.telephony import dialer
 from ringround.telephony import services as telephony
@@ -64,16 +64,7 @@ def _demo_compliance(team) -> None:
     run, so its UK numbers may be called; two demo numbers are on it, and one of those people
     has said they do not object. Its UK calling window is open all day, like the demo
     campaign's own hours (made-up numbers: nobody is disturbed)."""
-    midnight = dt.time(0, 0)
-    TeamPolicy.objects.update_or_create(
-        team=team,
-        defaults={
-            "uk_weekday_start": midnight,
-            "uk_weekday_end": midnight,
-            "uk_weekend_start": midnight,
-            "uk_weekend_end": midnight,
-        },
-    )
+    compliance.open_uk_hours_all_day(team)
     compliance.load_screening(
         team, b"020 7946 0005\n020 7946 0010\n", kind="full", file_name="demo-tps.txt"
     )

@@ -260,6 +260,22 @@ POLICY_FIELDS = (
 )
 
 
+def open_uk_hours_all_day(team) -> TeamPolicy:
+    """The team's UK calling window open all day (00:00 to 00:00): for the demo's made-up
+    numbers, and for benchmarks and tests that claim at whatever hour they run."""
+    midnight = dt.time(0, 0)
+    policy, _ = TeamPolicy.objects.update_or_create(
+        team=team,
+        defaults={
+            "uk_weekday_start": midnight,
+            "uk_weekday_end": midnight,
+            "uk_weekend_start": midnight,
+            "uk_weekend_end": midnight,
+        },
+    )
+    return policy
+
+
 @transaction.atomic
 def save_policy(team, *, by=None, request=None, **values) -> TeamPolicy:
     policy, _ = TeamPolicy.objects.select_for_update().get_or_create(team=team)
