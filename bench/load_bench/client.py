@@ -64,6 +64,27 @@ class Refused(Exception):
 # --- HTTP ---------------------------------------------------------------------------------------
 
 
+async def read_response(reader) -> tuple[int, dict, bytes]:
+    """One HTTP/1.1 response off a keep-alive connection: status, headers (lower-case bytes
+    names) and body, whole (Content-Length or chunked)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0][9:12])
+    headers = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+    if headers.get(b"transfer-encoding", b"").lower() != b"chunked":
+        return status, headers, await reader.readexactly(int(headers.get(b"content-length", b"0")))
+    parts = []
+    while size := int((await reader.readline()).split(b";")[0], 16):
+        parts.append(await reader.readexactly(size))
+        await reader.readline()
+    await reader.readline()
+    return status, headers, b"".join(parts)
+
+
 class HttpConnection:
     def __init__(self, host, port, token):
         self.host, self.port = host, port
@@ -86,31 +107,10 @@ class HttpConnection:
             + b"\r\n\r\n"
             + body
         )
-        head = await self.reader.readuntil(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0][9:12])
-        headers = {}
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(b":")
-                headers[name.strip().lower()] = value.strip()
-        if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
-            content = await self._read_chunked()
-        else:
-            content = await self.reader.readexactly(int(headers.get(b"content-length", b"0")))
+        status, headers, content = await read_response(self.reader)
         if headers.get(b"connection", b"").lower() == b"close":
             self.close()
         return status, headers, content
-
-    async def _read_chunked(self) -> bytes:
-        parts = []
-        while True:
-            size = int((await self.reader.readline()).split(b";")[0], 16)
-            if size == 0:
-                await self.reader.readline()
-                return b"".join(parts)
-            parts.append(await self.reader.readexactly(size))
-            await self.reader.readline()
 
     def close(self):
         if self.writer is not None:

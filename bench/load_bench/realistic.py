@@ -22,7 +22,7 @@ import uuid
 from array import array
 from collections import Counter
 
-from .client import OUTCOMES, RETRY_CAP_S
+from .client import OUTCOMES, RETRY_CAP_S, read_response
 
 IDLE_SECONDS = 20  # as deploy/nginx.conf's keepalive_timeout: under the app server's 30 s
 
@@ -84,23 +84,7 @@ async def post(pool: Pool, path: bytes, token: bytes, body: bytes = b""):
             b"Authorization: Bearer " + token + b"\r\nContent-Type: application/json\r\n"
             b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
         )
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.split(b"\r\n")
-        status = int(lines[0][9:12])
-        headers = {}
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(b":")
-                headers[name.strip().lower()] = value.strip()
-        if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
-            parts = []
-            while size := int((await reader.readline()).split(b";")[0], 16):
-                parts.append(await reader.readexactly(size))
-                await reader.readline()
-            await reader.readline()
-            content = b"".join(parts)
-        else:
-            content = await reader.readexactly(int(headers.get(b"content-length", b"0")))
+        status, headers, content = await read_response(reader)
     except BaseException:
         await pool.release(conn, broken=True)
         raise
