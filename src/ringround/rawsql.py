@@ -220,7 +220,9 @@ def plan_once(sender, connection, **kwargs) -> None:
     values, and for the claim it kept planning (3 ms a claim, more than running it) once
     thousands of volunteers held leases. These statements are written for their generic
     plans (literal states for the partial indexes, see ``select``); Django's own queries bind
-    on the client and are never prepared, so the setting does not touch them."""
+    on the client and have no parameters to plan for, so the setting does not touch them. It
+    does touch any other statement sent with server-side parameters: one whose best plan
+    depends on its values runs inside ``planned_with_values``."""
     if _plans_once(connection):
         with connection.connection.cursor() as cursor_:
             cursor_.execute(_GENERIC)
